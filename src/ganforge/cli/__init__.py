@@ -1,0 +1,49 @@
+"""The ``ganforge`` command line: subcommands only; each parses and calls the library.
+
+Every :class:`ganforge.errors.GanforgeError` becomes one line on stderr and exit status 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from ganforge.errors import GanforgeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered."""
+    from ganforge.cli import config_cmd, data_cmd, demo_cmd, train_cmd
+
+    parser = argparse.ArgumentParser(prog="ganforge", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (data_cmd, config_cmd, train_cmd, demo_cmd):
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from ganforge import __version__
+
+    return f"ganforge {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ganforge`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except GanforgeError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"ganforge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted", file=sys.stderr)
+        return 130

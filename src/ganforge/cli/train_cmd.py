@@ -1,0 +1,128 @@
+"""``ganforge train | sample | interpolate``: train a model, then draw from the run folder alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganforge.cli.config_cmd import add_config_args, resolve_from_args
+from ganforge.config import Config, from_dict, merge, parse_set, to_dict
+from ganforge.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a model (resumable)")
+    add_config_args(train)
+    train.add_argument("--model", help="model name (instead of --preset)")
+    train.add_argument("--dataset", help="dataset name (with --model)")
+    train.add_argument("--steps", type=int, help="total generator steps (train.steps)")
+    train.add_argument("--seed", type=int, help="random seed (train.seed)")
+    train.add_argument("--out", required=True, help="run folder")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out up to --steps")
+    train.add_argument("--allow-config-change", action="store_true", help="resume with a changed config")
+    train.set_defaults(func=_train)
+
+    sample = sub.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("--run", required=True, help="run folder")
+    sample.add_argument("--n", type=int, default=64, help="number of samples")
+    sample.add_argument("--grid", help="write a PNG grid here")
+    sample.add_argument("--npz", help="write samples (and nothing else) to this .npz")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--ema", action="store_true", help="use the EMA generator")
+    sample.add_argument("--step", type=int, help="checkpoint step (default: latest)")
+    sample.set_defaults(func=_sample)
+
+    interp = sub.add_parser("interpolate", help="latent interpolation grid (lerp and slerp rows)")
+    interp.add_argument("--run", required=True)
+    interp.add_argument("--steps", type=int, default=10)
+    interp.add_argument("--pairs", type=int, default=4, help="pairs of endpoints (rows per method)")
+    interp.add_argument("--out", required=True, help="PNG file")
+    interp.add_argument("--seed", type=int, default=0)
+    interp.add_argument("--ema", action="store_true")
+    interp.set_defaults(func=_interpolate)
+
+
+def _train_config(args: argparse.Namespace):
+    from ganforge.train.checkpoint import latest_checkpoint
+    from ganforge.train.session import read_config
+
+    if args.preset and (args.model or args.dataset):
+        raise ConfigError("give either --preset or --model/--dataset, not both")
+    extra: dict = {}
+    if args.model:
+        extra["model"] = {"name": args.model}
+    if args.dataset:
+        extra["data"] = {"name": args.dataset}
+    if args.steps is not None:
+        extra.setdefault("train", {})["steps"] = args.steps
+    if args.seed is not None:
+        extra.setdefault("train", {})["seed"] = args.seed
+    no_source = not (args.preset or args.model or args.config)
+    latest = latest_checkpoint(Path(args.out)) if args.resume and Path(args.out).is_dir() else None
+    if latest is not None and no_source:
+        data = merge(merge(to_dict(read_config(latest)), extra), parse_set(args.set))
+        return from_dict(Config, data)
+    if no_source:
+        raise ConfigError("say what to train: --preset NAME (see `ganforge models`) or --model M --dataset D")
+    return resolve_from_args(args, extra)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ganforge.train.trainer import train
+
+    cfg = _train_config(args)
+    summary = train(cfg, args.out, resume=args.resume, allow_config_change=args.allow_config_change)
+    print(json.dumps(summary))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from ganforge.train.grids import save_samples_png
+    from ganforge.train.session import open_run
+
+    if args.n < 1:
+        raise ConfigError(f"--n must be at least 1, got {args.n}")
+    session = open_run(Path(args.run), step=args.step)
+    nets = _sampling_nets(session, args.ema)
+    gen = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        samples = session.spec.generate(nets, session.cfg, args.n, generator=gen).cpu()
+    if args.grid:
+        save_samples_png(samples, args.grid, pixel_range=session.data_shape.pixel_range)
+        print(f"grid: {args.grid}")
+    if args.npz:
+        np.savez(args.npz, samples=samples.numpy(), pixel_range=np.array(session.data_shape.pixel_range))
+        print(f"samples: {args.npz} {tuple(samples.shape)}")
+    return 0
+
+
+def _sampling_nets(session, ema: bool) -> dict:
+    if ema and not session.ema:
+        raise ConfigError("this run has no EMA generator (train.ema was 0); drop --ema")
+    return {**session.nets, **(session.ema if ema else {})}
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    import torch
+
+    from ganforge.samplers.interpolate import interpolate_latents
+    from ganforge.train.grids import save_grid
+    from ganforge.train.session import open_run
+
+    session = open_run(Path(args.run))
+    if len(session.data_shape.shape) != 3:
+        raise ConfigError("interpolate draws image grids; this run generates 2-D points")
+    nets = _sampling_nets(session, args.ema)
+    gen = torch.Generator().manual_seed(args.seed)
+    ends = torch.randn(args.pairs, 2, session.cfg.model.z_dim, generator=gen)
+    rows = [interpolate_latents(a, b, args.steps, method) for method in ("lerp", "slerp") for a, b in ends]
+    z = torch.cat(rows)
+    with torch.no_grad():
+        images = session.spec.generate(nets, session.cfg, len(z), z=z).cpu()
+    save_grid(images, args.out, nrow=args.steps, pixel_range=session.data_shape.pixel_range)
+    print(f"interpolation grid ({args.pairs} lerp rows, then {args.pairs} slerp rows): {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training engine: the model-agnostic loop, checkpoints, logs, runtime choices."""

@@ -1,0 +1,76 @@
+"""Training logs: JSONL scalars, TensorBoard event files and a progress display.
+
+Every logged record is one JSON line in ``RUN/log.jsonl`` (``step`` plus scalars) and the same
+scalars in TensorBoard (``RUN/tensorboard``). On a terminal a tqdm bar shows losses and it/s;
+elsewhere plain periodic lines are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+class RunLogger:
+    """Writes scalars to JSONL and TensorBoard and drives the progress display.
+
+    Args:
+        run_dir: the run folder.
+        total: total generator steps.
+        start: first step of this session.
+        tensorboard: write TensorBoard events.
+        stream: where progress goes (stderr).
+    """
+
+    def __init__(self, run_dir: Path, *, total: int, start: int, tensorboard: bool = True,
+                 stream=None) -> None:
+        self.path = Path(run_dir) / "log.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"), purge_step=start)
+        self.stream = stream or sys.stderr
+        self.total = total
+        self._bar = None
+        if self.stream.isatty():
+            self._bar = tqdm(total=total, initial=start, file=self.stream, dynamic_ncols=True, unit="step")
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        """Record ``values`` at generator step ``step`` (1-based count of finished steps)."""
+        record = {"step": step, **{k: float(v) for k, v in values.items()}}
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for key, value in values.items():
+                self._tb.add_scalar(key, float(value), step)
+        if self._bar is None:
+            shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
+            print(f"step {step}/{self.total} {shown}", file=self.stream, flush=True)
+
+    def progress(self, step: int, values: dict[str, float]) -> None:
+        """Advance the bar to ``step`` and show the latest losses."""
+        if self._bar is not None:
+            self._bar.n = step
+            self._bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+            self._bar.refresh()
+
+    def message(self, text: str) -> None:
+        """A line for the user that does not break the bar."""
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._tb is not None:
+            self._tb.flush()
+            self._tb.close()
+        self._file.close()

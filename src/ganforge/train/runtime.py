@@ -1,0 +1,63 @@
+"""Device, precision and memory-format choices for training and sampling.
+
+``device: auto`` takes CUDA when present, else the CPU. ``precision: auto`` takes bf16 autocast on
+CUDA and on CPUs with native bf16 matrix units (AMX or AVX512-BF16), fp32 elsewhere: on CPUs
+without them bf16 is emulated and slower than fp32 (measured in ``benchmarks/train_step.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from ganforge.errors import ConfigError
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` → cuda if available else cpu; otherwise the named device (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"train.device {name!r} is not a device; use auto, cpu or cuda[:N]") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"train.device {name!r} asked for CUDA but none is available; use train.device=cpu")
+    return device
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True when /proc/cpuinfo lists AMX-BF16 or AVX512-BF16 (Linux; False elsewhere)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` → ``bf16`` on CUDA or CPUs with native bf16, else ``fp32``."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda" or cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def autocast_factory(precision: str, device: torch.device) -> Callable[[], contextlib.AbstractContextManager]:
+    """A zero-argument callable returning the autocast context for forward passes."""
+    if precision == "bf16":
+        return functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def to_memory_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """Images (B, C, H, W) in channels_last when asked; other tensors unchanged."""
+    if channels_last and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x

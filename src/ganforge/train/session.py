@@ -1,0 +1,158 @@
+"""Everything a training or sampling session holds: config, variant, nets, optimizers, data.
+
+``build_session`` turns a config into live objects; ``save``/``restore`` move the whole state
+through :mod:`ganforge.train.checkpoint` so that a resumed run is bit-for-bit an uninterrupted one
+(nets, optimizers, EMA weights, every RNG state and the data order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ganforge.config import Config, config_from_json, to_dict
+from ganforge.errors import CheckpointError
+from ganforge.train import checkpoint as ckpt
+from ganforge.train.batches import BatchStream
+from ganforge.train.ema import make_ema
+from ganforge.train.rng import restore_rng_state
+from ganforge.train.runtime import autocast_factory, resolve_precision, select_device, to_memory_format
+from ganforge.variants import VARIANTS, DataShape, VariantSpec
+
+EMA_PREFIX = "ema_"
+
+
+@dataclass
+class Session:
+    """Live training state."""
+
+    cfg: Config
+    spec: VariantSpec
+    device: torch.device
+    precision: str
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    data_shape: DataShape
+    stream: BatchStream | None = None
+    ema: dict[str, nn.Module] = field(default_factory=dict)
+    step: int = 0
+
+    def autocast(self):
+        return autocast_factory(self.precision, self.device)
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Every module that a checkpoint holds (nets and their EMA copies)."""
+        return {**self.nets, **{EMA_PREFIX + k: v for k, v in self.ema.items()}}
+
+
+def parse_pixel_range(text: str) -> tuple[float, float]:
+    low, high = (float(v) for v in text.split(","))
+    return low, high
+
+
+def load_training_data(cfg: Config):
+    """The training split named by ``cfg.data``."""
+    from ganforge.data import load_dataset
+
+    d = cfg.data
+    return load_dataset(d.name, "train", path=d.path, pixel_range=parse_pixel_range(d.pixel_range),
+                        val_size=d.val_size, seed=cfg.train.seed, image_size=d.image_size,
+                        grayscale=d.grayscale)
+
+
+def build_nets(cfg: Config, data_shape: DataShape, device: torch.device) -> tuple[VariantSpec, dict]:
+    """The variant and its nets, seeded by ``cfg.train.seed``, on ``device``."""
+    spec = VARIANTS.get(cfg.model.name)
+    torch.manual_seed(cfg.train.seed)
+    nets = spec.build_nets(cfg, data_shape)
+    fmt = torch.channels_last if cfg.train.channels_last and len(data_shape.shape) == 3 else torch.contiguous_format
+    nets = {k: v.to(device=device, memory_format=fmt) for k, v in nets.items()}
+    return spec, nets
+
+
+def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None) -> Session:
+    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``."""
+    device = select_device(cfg.train.device)
+    stream = None
+    if with_data:
+        data = load_training_data(cfg)
+        data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
+        images = to_memory_format(data.images.to(device), False)
+        chl = cfg.train.channels_last
+        stream = BatchStream(images, data.labels.to(device), batch_size=cfg.train.batch_size,
+                             seed=cfg.train.seed, transform=lambda x: to_memory_format(x, chl))
+    assert data_shape is not None
+    spec, nets = build_nets(cfg, data_shape, device)
+    optimizers = spec.build_optimizers(cfg, nets)
+    ema = {k: make_ema(nets[k]) for k in spec.sample_nets} if cfg.train.ema > 0 else {}
+    precision = resolve_precision(cfg.train.precision, device)
+    torch.manual_seed(cfg.train.seed + 1)
+    return Session(cfg, spec, device, precision, nets, optimizers, data_shape, stream, ema)
+
+
+def _as_list(value) -> list | None:
+    return list(value) if value is not None else None
+
+
+def save(session: Session, run_dir: Path) -> Path:
+    """Write a checkpoint of the whole session at ``session.step`` (the checkpoint module captures
+    every global RNG state itself)."""
+    meta = {"config": to_dict(session.cfg), "model": session.cfg.model.name, "step": session.step,
+            "data_order": session.stream.state_dict() if session.stream else None,
+            "data_shape": {"shape": list(session.data_shape.shape), "num_classes": session.data_shape.num_classes,
+                           "pixel_range": _as_list(session.data_shape.pixel_range)},
+            "precision": session.precision}
+    return ckpt.save_checkpoint(run_dir, session.step, modules=session.modules(), optimizers=session.optimizers,
+                                meta=meta, keep_last=session.cfg.train.keep_last)
+
+
+def restore(session: Session, path: Path) -> None:
+    """Load a checkpoint into ``session`` and restore every RNG and the data order."""
+    loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
+    session.step = int(loaded.meta["step"])
+    if session.stream is not None and loaded.meta.get("data_order"):
+        session.stream.load_state_dict(loaded.meta["data_order"])
+    restore_rng_state(loaded.rng_tensors, loaded.rng_json)
+
+
+def read_config(path: Path) -> Config:
+    """The config saved in a checkpoint."""
+    meta = ckpt.read_checkpoint_meta(path)
+    if "config" not in meta:
+        raise CheckpointError(f"checkpoint {path} holds no config; it was not written by ganforge train")
+    return config_from_json(meta["config"])
+
+
+def open_run(run_dir: Path, *, step: int | None = None) -> Session:
+    """A session for sampling from a run folder alone (no dataset), at its latest or given step."""
+    run_dir = Path(run_dir)
+    path = _checkpoint_path(run_dir, step)
+    meta = ckpt.read_checkpoint_meta(path)
+    cfg = config_from_json(meta["config"])
+    shape = meta["data_shape"]
+    pixel_range = tuple(shape["pixel_range"]) if shape["pixel_range"] is not None else None
+    data_shape = DataShape(tuple(shape["shape"]), int(shape["num_classes"]), pixel_range)
+    session = build_session(cfg, with_data=False, data_shape=data_shape)
+    loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
+    session.step = int(loaded.meta["step"])
+    for net in session.modules().values():
+        net.eval()
+    return session
+
+
+def _checkpoint_path(run_dir: Path, step: int | None) -> Path:
+    if not run_dir.is_dir():
+        raise CheckpointError(f"run folder {str(run_dir)!r} not found; pass --run RUN of a `ganforge train` run")
+    if step is None:
+        path = ckpt.latest_checkpoint(run_dir)
+        if path is None:
+            raise CheckpointError(f"run folder {str(run_dir)!r} holds no complete checkpoint; train it first "
+                                  f"(ganforge train --out {run_dir} ...)")
+        return path
+    for path in ckpt.list_checkpoints(run_dir):
+        if int(path.name) == step:
+            return path
+    raise CheckpointError(f"run {str(run_dir)!r} has no checkpoint at step {step}; see {run_dir}/checkpoints")

@@ -1,0 +1,198 @@
+"""The model-agnostic training loop: ``train(cfg, run_dir)``.
+
+It calls the variant's ``train_step`` once per generator step and owns everything around it:
+resume, atomic checkpoints, EMA, logs, sample grids, NaN/Inf checks and graceful stops on SIGINT
+or SIGTERM (finish the step, checkpoint, exit 0 with the command that resumes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import torch
+
+from ganforge.config import Config, dump_yaml, to_dict
+from ganforge.errors import CheckpointError, ConfigError, TrainingError
+from ganforge.train import checkpoint as ckpt
+from ganforge.train.ema import update_ema
+from ganforge.train.grids import save_samples_png
+from ganforge.train.logs import RunLogger
+from ganforge.train.session import Session, build_session, read_config, restore, save
+from ganforge.variants import StepContext
+
+
+class StopSignal:
+    """Turns SIGINT/SIGTERM into a flag checked between steps (restored on exit)."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._old: dict = {}
+
+    def __enter__(self) -> StopSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def config_difference(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts, ignoring ``train.steps``."""
+    keys = sorted(set(a) | set(b))
+    out = []
+    for key in keys:
+        name = prefix + key
+        if name == "train.steps":
+            continue
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += config_difference(va, vb, name + ".")
+        elif va != vb:
+            out.append(name)
+    return out
+
+
+def check_resume_config(cfg: Config, path: Path, allow_change: bool) -> None:
+    """Refuse to resume with a different config unless ``allow_change``."""
+    saved = read_config(path)
+    diff = config_difference(to_dict(saved), to_dict(cfg))
+    if diff and not allow_change:
+        shown = ", ".join(diff[:5]) + (" ..." if len(diff) > 5 else "")
+        raise ConfigError(f"the config differs from the run's saved config in {shown}; resume without "
+                          "overrides, or pass --allow-config-change to continue with the new values")
+
+
+def _truncate_log(run_dir: Path, step: int) -> None:
+    """Drop log records written after ``step`` by an interrupted session."""
+    path = run_dir / "log.jsonl"
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    os.replace(tmp, path)
+
+
+def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bool) -> Session:
+    """Build the session, restoring the latest checkpoint when resuming."""
+    latest = ckpt.latest_checkpoint(run_dir) if run_dir.exists() else None
+    if latest is not None and not resume:
+        raise CheckpointError(f"{run_dir} already holds a run (step {int(latest.name)}); pass --resume to "
+                              "continue it or choose another --out")
+    if latest is not None:
+        check_resume_config(cfg, latest, allow_config_change)
+    session = build_session(cfg)
+    if latest is not None:
+        restore(session, latest)
+        _truncate_log(run_dir, session.step)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+    return session
+
+
+@torch.no_grad()
+def write_samples(session: Session, run_dir: Path, step: int) -> Path:
+    """Fixed-noise samples (the same z every time) from the EMA or live generator as a PNG."""
+    nets = {**session.nets, **session.ema}
+    for net in nets.values():
+        net.eval()
+    gen = torch.Generator().manual_seed(session.cfg.train.seed + 12345)
+    samples = session.spec.generate(nets, session.cfg, session.cfg.train.sample_grid, generator=gen)
+    for net in session.nets.values():
+        net.train()
+    return save_samples_png(samples, run_dir / "samples" / f"{step:08d}.png", pixel_range=session.data_shape.pixel_range)
+
+
+def _check_finite(values: dict[str, float], step: int, run_dir: Path) -> None:
+    for name, value in values.items():
+        if not math.isfinite(value):
+            last = ckpt.latest_checkpoint(run_dir)
+            where = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
+            raise TrainingError(f"loss {name} is {value} at step {step}; training stopped and {where}; "
+                                "lower the learning rate or check the data")
+
+
+def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict, stop: bool) -> None:
+    t = session.cfg.train
+    step = session.step
+    last = step == t.steps
+    if step % t.log_every == 0 or last:
+        logger.scalars(step, values)
+    logger.progress(step, values)
+    if step % t.sample_every == 0 or last:
+        write_samples(session, run_dir, step)
+    if step % t.checkpoint_every == 0 or last or stop:
+        save(session, run_dir)
+
+
+def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSignal) -> list[float]:
+    """Generator steps from ``session.step`` to ``cfg.train.steps``; returns per-step seconds."""
+    cfg = session.cfg
+    times: list[float] = []
+    values: dict[str, float] = {}
+    while session.step < cfg.train.steps and not stopper.requested:
+        t0 = time.perf_counter()
+        ctx = StepContext(cfg=cfg, nets=session.nets, optimizers=session.optimizers,
+                          next_batch=session.stream.next, step=session.step, device=session.device,
+                          autocast=session.autocast())
+        out = session.spec.train_step(ctx)
+        values = {k: float(v) for k, v in out.items()}
+        _check_finite(values, session.step + 1, run_dir)
+        for name, ema_net in session.ema.items():
+            update_ema(ema_net, session.nets[name], cfg.train.ema)
+        times.append(time.perf_counter() - t0)
+        session.step += 1
+        values["it_per_s"] = 1.0 / max(times[-1], 1e-9)
+        _after_step(session, run_dir, logger, values, bool(stopper.requested))
+    return times
+
+
+def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_config_change: bool = False) -> dict:
+    """Train ``cfg`` into ``run_dir`` up to ``cfg.train.steps`` generator steps.
+
+    Returns:
+        The summary also written to ``RUN/summary.json``: steps, wall_s, steps_per_second (steady
+        state, first 3 steps excluded), final losses, and ``stopped_by`` when a signal ended it.
+    """
+    run_dir = Path(run_dir)
+    session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change)
+    start, t0 = session.step, time.perf_counter()
+    logger = RunLogger(run_dir, total=cfg.train.steps, start=start)
+    try:
+        with StopSignal() as stopper:
+            times = run_loop(session, run_dir, logger, stopper)
+        if stopper.requested:
+            logger.message(f"stopped by {stopper.requested} after step {session.step}; checkpoint saved; "
+                           f"resume with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}")
+    finally:
+        logger.close()
+    return _write_summary(session, run_dir, times, time.perf_counter() - t0, start, stopper.requested)
+
+
+def _write_summary(session: Session, run_dir: Path, times: list[float], wall: float, start: int,
+                   stopped_by: str | None) -> dict:
+    steady = times[3:]
+    final = {}
+    log = run_dir / "log.jsonl"
+    if log.exists():
+        lines = log.read_text().splitlines()
+        final = {k: v for k, v in json.loads(lines[-1]).items() if k != "step"} if lines else {}
+    summary = {"steps": session.step, "start_step": start, "wall_s": round(wall, 3),
+               "steps_per_second": (len(steady) / sum(steady)) if steady else None,
+               "precision": session.precision, "device": str(session.device), "final": final,
+               "stopped_by": stopped_by}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,83 @@
+"""GAN (Goodfellow et al. 2014, "Generative Adversarial Nets", Algorithm 1, Eq. 1).
+
+D outputs a logit. D loss: softplus(-D(x)) + softplus(D(G(z))) (maximise log D(x) + log(1 - D(G(z)))).
+G loss ``minimax`` (the paper's saturating form): minimise log(1 - D(G(z))) = -softplus(D(G(z)));
+``non-saturating`` (Sec. 3 of the paper): minimise -log D(G(z)) = softplus(-D(G(z))).
+The paper trains k discriminator steps per generator step; k = 1 (``d_steps``) is its default.
+Defaults here follow DCGAN (Radford et al. 2016): Adam lr 2e-4, betas (0.5, 0.999), batch 64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from ganforge.config import MODEL_CONFIGS, OptimConfig
+from ganforge.losses import discriminator_loss, generator_loss
+from ganforge.samplers.noise import sample_noise
+from ganforge.variants.adversarial import (
+    AdversarialConfig,
+    build_generator_critic,
+    build_two_optimizers,
+    generate,
+)
+from ganforge.variants.base import StepContext, VariantSpec, set_requires_grad
+from ganforge.variants.scoring import critic_scores
+
+
+def _dcgan_adam() -> OptimConfig:
+    return OptimConfig(name="adam", lr=2e-4, betas=[0.5, 0.999])
+
+
+@dataclass
+class GANConfig(AdversarialConfig):
+    """GAN hyperparameters: generator loss form and k discriminator steps per generator step."""
+
+    name: str = "gan"
+    g_loss: Literal["minimax", "non-saturating"] = "non-saturating"
+    d_steps: int = 1
+    optim_g: OptimConfig = field(default_factory=_dcgan_adam)
+    optim_d: OptimConfig = field(default_factory=_dcgan_adam)
+
+
+def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
+    """k discriminator steps then one generator step (Algorithm 1)."""
+    m: GANConfig = ctx.cfg.model  # type: ignore[assignment]
+    G, D = ctx.nets["generator"], ctx.nets["critic"]
+    opt_g, opt_d = ctx.optimizers["generator"], ctx.optimizers["critic"]
+    set_requires_grad(D, True)
+    for _ in range(m.d_steps):
+        x, _ = ctx.next_batch()
+        z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)
+        with torch.no_grad(), ctx.autocast():
+            fake = G(z)
+        with ctx.autocast():
+            real_s, fake_s = critic_scores(D, x, fake)
+        loss_d = discriminator_loss("minimax", real_s, fake_s)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+    set_requires_grad(D, False)
+    z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)
+    with ctx.autocast():
+        fake_s = D(G(z)).float()
+    loss_g = generator_loss(m.g_loss, fake_s)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+            "d_real": torch.sigmoid(real_s.detach()).mean(), "d_fake": torch.sigmoid(fake_s.detach()).mean()}
+
+
+SPEC = VariantSpec(
+    name="gan",
+    description="GAN (Goodfellow 2014): minimax or non-saturating G loss, k D steps per G step",
+    config_class=GANConfig,
+    build_nets=build_generator_critic,
+    build_optimizers=build_two_optimizers,
+    train_step=train_step,
+    generate=generate,
+)
+MODEL_CONFIGS.register("gan", GANConfig)

@@ -1,0 +1,105 @@
+"""Strict typed config: defaults ← preset ← files ← --set, with clear errors."""
+
+import pytest
+import yaml
+
+from ganforge import config as C
+from ganforge.errors import ConfigError
+
+
+def test_defaults_resolve_to_typed_dataclasses():
+    cfg = C.resolve()
+    assert cfg.model.name == "wgan-gp"
+    assert type(cfg.model).__name__ == "WGANGPConfig"
+    assert cfg.model.gp_weight == pytest.approx(10.0)
+    assert cfg.train.batch_size == 64
+
+
+def test_set_converts_types():
+    cfg = C.resolve(sets=["train.batch_size=32", "model.optim_g.lr=1e-3", "train.channels_last=false",
+                          "model.optim_d.betas=0.0,0.99", "data.path=/tmp/x"])
+    assert cfg.train.batch_size == 32 and isinstance(cfg.train.batch_size, int)
+    assert cfg.model.optim_g.lr == pytest.approx(1e-3)
+    assert cfg.train.channels_last is False
+    assert cfg.model.optim_d.betas == pytest.approx([0.0, 0.99])
+    assert cfg.data.path == "/tmp/x"
+
+
+def test_unknown_key_names_key_and_allowed_keys():
+    with pytest.raises(ConfigError) as err:
+        C.resolve(sets=["train.bach_size=3"])
+    msg = str(err.value)
+    assert "'train.bach_size'" in msg and "batch_size" in msg and "\n" not in msg
+
+
+def test_wrong_type_names_expected_type():
+    with pytest.raises(ConfigError, match=r"'train.batch_size': expected int, got 'many'"):
+        C.resolve(sets=["train.batch_size=many"])
+    with pytest.raises(ConfigError, match=r"'data.pixel_range': expected one of '-1,1', '0,1'"):
+        C.resolve(sets=["data.pixel_range=0,255"])
+    with pytest.raises(ConfigError, match=r"'train.compile': expected bool"):
+        C.resolve(sets=["train.compile=3"])
+
+
+def test_model_section_type_follows_model_name():
+    cfg = C.resolve(sets=["model.name=wgan", "model.clip=0.02"])
+    assert type(cfg.model).__name__ == "WGANConfig"
+    assert cfg.model.clip == pytest.approx(0.02)
+    assert cfg.model.optim_d.name == "rmsprop" and cfg.model.optim_d.lr == pytest.approx(5e-5)
+    with pytest.raises(ConfigError, match="'model.clip'"):
+        C.resolve(sets=["model.name=gan", "model.clip=0.02"])
+    with pytest.raises(ConfigError, match="unknown model 'nope'; choose one of: gan, wgan, wgan-gp"):
+        C.resolve(sets=["model.name=nope"])
+
+
+def test_preset_and_file_layering(tmp_path):
+    cfg = C.resolve(preset="wgan-gp-mnist")
+    assert (cfg.model.net, cfg.model.width, cfg.model.z_dim, cfg.train.batch_size) == ("wgan-gp-mnist", 64, 128, 50)
+    assert cfg.data.pixel_range == "0,1"
+    f = tmp_path / "over.yaml"
+    f.write_text("train:\n  batch_size: 10\n")
+    cfg = C.resolve(preset="wgan-gp-mnist", files=[str(f)], sets=["train.seed=7"])
+    assert (cfg.train.batch_size, cfg.train.seed, cfg.model.width) == (10, 7, 64)
+
+
+def test_every_preset_resolves():
+    names = C.preset_names()
+    assert {"gan-mnist", "wgan-mnist", "wgan-gp-mnist", "gan-cifar10", "wgan-gp-cifar10"} <= set(names)
+    for name in names:
+        cfg = C.resolve(preset=name)
+        assert cfg.description, name
+
+
+def test_unknown_preset_lists_choices():
+    with pytest.raises(ConfigError, match="unknown preset 'nope'; choose one of: .*wgan-gp-mnist"):
+        C.resolve(preset="nope")
+
+
+def test_bad_yaml_and_bad_set_syntax(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        C.resolve(files=[str(bad)])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        C.resolve(sets=["train.steps"])
+    with pytest.raises(ConfigError, match="not found"):
+        C.resolve(files=[str(tmp_path / "missing.yaml")])
+
+
+def test_yaml_is_safe_loaded(tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("train: !!python/object/apply:os.system ['touch pwned']\n")
+    with pytest.raises(ConfigError):
+        C.resolve(files=[str(evil)])
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_dump_round_trips():
+    cfg = C.resolve(preset="wgan-mnist", sets=["train.steps=5"])
+    again = C.config_from_json(yaml.safe_load(C.dump_yaml(cfg)))
+    assert again == cfg
+
+
+def test_wgan_gp_refuses_batch_norm_critic():
+    with pytest.raises(ConfigError, match="d_norm 'batch'"):
+        C.resolve(sets=["model.d_norm=batch"])
