@@ -153,7 +153,7 @@ sys.path.insert(0, sys.argv[3])
 from ganforge.train import checkpoint as ck
 from test_checkpoint import make_nets, make_optimizers
 
-real_write = ck._write_durable
+real_write = ck.write_durable
 
 def write_then_hang(path, data):
     record = real_write(path, data)
@@ -162,7 +162,7 @@ def write_then_hang(path, data):
         time.sleep(120)
     return record
 
-ck._write_durable = write_then_hang
+ck.write_durable = write_then_hang
 nets = make_nets()
 ck.save_checkpoint(sys.argv[1], 2, modules=nets, optimizers=make_optimizers(nets), meta={"model": "gan"})
 """

@@ -14,14 +14,14 @@ One checkpoint is ``RUN/checkpoints/<step, 8 digits>/`` holding:
 Writes follow the rename protocol: all files go into ``.tmp-<step>-<pid>``, each file and the directory are
 fsynced, the directory is renamed into place and the parent fsynced; only then are old checkpoints pruned.
 Readers skip dot-directories and incomplete checkpoints, so a writer killed at any moment leaves the previous
-checkpoint as the latest. One writer per run directory.
+checkpoint as the latest. One writer per run directory. The rename protocol lives in
+:mod:`ganforge.train.atomic_dir`, the optimizer encoding in :mod:`ganforge.train.optimizer_state`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,15 @@ import torch
 from torch import nn
 
 from ganforge.errors import CheckpointError
+from ganforge.train.atomic_dir import (
+    discard_dir,
+    fsync_dir,
+    install_dir,
+    remove_stale_scratch,
+    scratch_dir,
+    write_durable,
+)
+from ganforge.train.optimizer_state import decode_optimizer_state, encode_optimizers, param_shapes
 from ganforge.train.rng import capture_rng_state
 
 __all__ = ["FORMAT_VERSION", "LoadedCheckpoint", "latest_checkpoint", "list_checkpoints", "load_checkpoint",
@@ -41,7 +50,6 @@ FORMAT_VERSION = 1
 STATE_FILE = "state.json"
 TENSOR_FILES = ("modules.safetensors", "optimizers.safetensors", "rng.safetensors")
 _FORMAT = "ganforge.checkpoint"
-_SCRATCH = (".tmp-", ".old-")
 _RESUME_EARLIER = "resume from an earlier checkpoint (list_checkpoints shows them)"
 
 
@@ -87,13 +95,14 @@ def save_checkpoint(run_dir: str | Path, step: int, *, modules: dict[str, nn.Mod
     """
     _check_save_arguments(step, modules, optimizers, meta, keep_last)
     root = Path(run_dir) / "checkpoints"
-    final, tmp = root / f"{step:08d}", root / f".tmp-{step:08d}-{os.getpid()}"
+    final = root / f"{step:08d}"
+    tmp = scratch_dir(final)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        _remove_stale_scratch(root)
+        remove_stale_scratch(root)
         tmp.mkdir()
         _write_checkpoint(tmp, step, modules, optimizers, extra_tensors or {}, meta)
-        _install(tmp, final)
+        install_dir(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise CheckpointError(f"could not write checkpoint {final}: {exc}; free disk space or point --out "
@@ -104,9 +113,7 @@ def save_checkpoint(run_dir: str | Path, step: int, *, modules: dict[str, nn.Mod
     if keep_last:
         for path in list_checkpoints(run_dir)[:-keep_last]:
             if path != final:
-                doomed = root / f".old-{path.name}-{os.getpid()}"
-                os.rename(path, doomed)
-                shutil.rmtree(doomed, ignore_errors=True)
+                discard_dir(path)
     return final
 
 
@@ -191,13 +198,13 @@ def _write_checkpoint(directory: Path, step: int, modules: dict, optimizers: dic
                       meta: dict) -> None:
     """Write the safetensors files, then ``state.json`` (which lists their sha256), then fsync the dir."""
     rng_tensors, rng_json = capture_rng_state()
-    optimizer_tensors, optimizer_json = _encode_optimizers(optimizers)
+    optimizer_tensors, optimizer_json = encode_optimizers(optimizers)
     module_tensors = {f"{name}.{key}": value for name, module in modules.items()
                       for key, value in module.state_dict().items()}
     payloads = {"modules.safetensors": module_tensors, "optimizers.safetensors": optimizer_tensors,
                 "rng.safetensors": {**{f"rng.{k}": v for k, v in rng_tensors.items()},
                                     **{f"extra.{k}": v for k, v in extra.items()}}}
-    files = {name: _write_durable(directory / name, safetensors.torch.save(_storable(tensors)))
+    files = {name: write_durable(directory / name, safetensors.torch.save(_storable(tensors)))
              for name, tensors in payloads.items()}
     state = {"format": _FORMAT, "format_version": FORMAT_VERSION, "step": step, "torch": torch.__version__,
              "modules": list(modules), "optimizers": optimizer_json, "extra_tensors": list(extra),
@@ -207,8 +214,8 @@ def _write_checkpoint(directory: Path, step: int, modules: dict, optimizers: dic
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint meta is not JSON-serializable ({exc}); pass only dicts, lists, "
                               "strings, numbers, booleans and None") from None
-    _write_durable(directory / STATE_FILE, text.encode("utf-8"))
-    _fsync_dir(directory)
+    write_durable(directory / STATE_FILE, text.encode("utf-8"))
+    fsync_dir(directory)
 
 
 def _storable(tensors: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -225,95 +232,6 @@ def _storable(tensors: dict[str, Any]) -> dict[str, torch.Tensor]:
         seen.add(tensor.untyped_storage().data_ptr())
         out[key] = tensor
     return out
-
-
-def _encode_optimizers(optimizers: dict) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Split each optimizer's ``state_dict`` into tensors (for safetensors) and JSON."""
-    tensors: dict[str, torch.Tensor] = {}
-    described = {}
-    for name, optimizer in optimizers.items():
-        state_dict, prefix = optimizer.state_dict(), f"opt.{name}"
-        described[name] = {
-            "type": type(optimizer).__name__, "param_shapes": _param_shapes(optimizer),
-            "param_groups": [_encode(group, f"{prefix}.param_groups.{i}", tensors)
-                             for i, group in enumerate(state_dict["param_groups"])],
-            "state": {str(index): _encode(values, f"{prefix}.state.{index}", tensors)
-                      for index, values in state_dict["state"].items()}}
-    return tensors, described
-
-
-def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
-    """Make ``value`` JSON: tensors move to ``tensors[key]``; tuples are tagged to come back as tuples."""
-    if isinstance(value, torch.Tensor):
-        tensors[key] = value
-        return {"__tensor__": key}
-    if isinstance(value, (tuple, list)):
-        items = [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]
-        return {"__tuple__": items} if isinstance(value, tuple) else items
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise CheckpointError(f"optimizer state {key!r} is a {type(value).__name__} that JSON cannot hold; "
-                          "use a torch optimizer whose state is tensors and plain values")
-
-
-def _write_durable(path: Path, data: bytes) -> dict[str, Any]:
-    """Write ``data`` to a new file, flush and fsync it; return its sha256 and size."""
-    with open(path, "xb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a directory's new entries and renames durable (a no-op off POSIX)."""
-    if os.name == "posix":
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _install(tmp: Path, final: Path) -> None:
-    """Rename the finished ``tmp`` to ``final``; an existing ``final`` is renamed away first, then deleted."""
-    old = final.parent / f".old-{final.name}-{os.getpid()}"
-    replacing = final.exists()
-    if replacing:
-        os.rename(final, old)
-        _fsync_dir(final.parent)
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        if replacing:  # put the previous copy back rather than leave the step missing
-            os.rename(old, final)
-        raise
-    _fsync_dir(final.parent)
-    if replacing:
-        shutil.rmtree(old)
-
-
-def _remove_stale_scratch(root: Path) -> None:
-    """Delete ``.tmp-*``/``.old-*`` dirs of writers no longer running (or of this process)."""
-    for entry in root.iterdir():
-        pid = entry.name.rsplit("-", 1)[-1]
-        if entry.name.startswith(_SCRATCH) and (not pid.isdigit() or not _other_writer_alive(int(pid))):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _other_writer_alive(pid: int) -> bool:
-    """Return whether ``pid`` is another live process (always False off POSIX: one writer per run)."""
-    if os.name != "posix" or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # ---------------------------------------------------------------- reading
@@ -424,30 +342,12 @@ def _optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
         if entry["type"] != type(optimizer).__name__:
             raise _mismatch(path, state, f"saved optimizer {name!r} as {entry['type']}, not "
                                          f"{type(optimizer).__name__}")
-        if entry["param_shapes"] != _param_shapes(optimizer):
+        if entry["param_shapes"] != param_shapes(optimizer):
             raise _mismatch(path, state, f"saved optimizer {name!r} for parameters of other shapes")
         try:
-            rebuilt[name] = {"state": {int(i): _decode(v, tensors) for i, v in entry["state"].items()},
-                             "param_groups": [_decode(group, tensors) for group in entry["param_groups"]]}
+            rebuilt[name] = decode_optimizer_state(entry, tensors)
         except KeyError as exc:
             raise CheckpointError(f"checkpoint {path} lacks optimizer tensor {exc}; "
                                   f"{_RESUME_EARLIER}") from None
     return rebuilt
 
-
-def _decode(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    """Invert :func:`_encode`."""
-    if isinstance(value, list):
-        return [_decode(v, tensors) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"__tensor__"}:
-        return tensors[value["__tensor__"]]
-    if set(value) == {"__tuple__"}:
-        return tuple(_decode(v, tensors) for v in value["__tuple__"])
-    return {k: _decode(v, tensors) for k, v in value.items()}
-
-
-def _param_shapes(optimizer: torch.optim.Optimizer) -> list[list[int]]:
-    """The shapes of the optimizer's parameters, in state_dict index order."""
-    return [list(p.shape) for group in optimizer.param_groups for p in group["params"]]

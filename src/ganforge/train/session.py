@@ -110,8 +110,18 @@ def save(session: Session, run_dir: Path) -> Path:
 
 
 def restore(session: Session, path: Path) -> None:
-    """Load a checkpoint into ``session`` and restore every RNG and the data order."""
+    """Load a checkpoint into ``session`` and restore every RNG and the data order.
+
+    Optimizer hyperparameters (lr, betas, ...) come from the current config, so a resume with
+    ``--allow-config-change`` really uses the new values; the moments and step counts come from
+    the checkpoint.
+    """
+    fresh = {name: [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
+             for name, opt in session.optimizers.items()}
     loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
+    for name, opt in session.optimizers.items():
+        for group, hyper in zip(opt.param_groups, fresh[name], strict=True):
+            group.update(hyper)
     session.step = int(loaded.meta["step"])
     if session.stream is not None and loaded.meta.get("data_order"):
         session.stream.load_state_dict(loaded.meta["data_order"])

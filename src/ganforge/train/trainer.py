@@ -157,7 +157,18 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
         session.step += 1
         values["it_per_s"] = 1.0 / max(times[-1], 1e-9)
         _after_step(session, run_dir, logger, values, bool(stopper.requested))
+        _test_stall(session.step, stopper)
     return times
+
+
+def _test_stall(step: int, stopper: StopSignal) -> None:
+    """Test hook: with GANFORGE_TEST_STALL_AT_STEP=N the process sleeps after step N so a test can
+    kill it at a known point (kill -9 mid-run, SIGTERM handling)."""
+    target = os.environ.get("GANFORGE_TEST_STALL_AT_STEP")
+    if target is not None and int(target) == step:
+        print(f"stalled after step {step}", flush=True)
+        while not stopper.requested:
+            time.sleep(0.05)
 
 
 def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_config_change: bool = False) -> dict:
@@ -175,6 +186,9 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
         with StopSignal() as stopper:
             times = run_loop(session, run_dir, logger, stopper)
         if stopper.requested:
+            latest = ckpt.latest_checkpoint(run_dir)
+            if latest is None or int(latest.name) != session.step:
+                save(session, run_dir)
             logger.message(f"stopped by {stopper.requested} after step {session.step}; checkpoint saved; "
                            f"resume with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}")
     finally:

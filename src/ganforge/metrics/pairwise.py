@@ -1,0 +1,141 @@
+"""Blocked log-sum-exp of negative pairwise costs, never holding the full |Q| × |K| matrix.
+
+For queries q_i and keys k_j this computes, for each scale c,
+
+    L_c(q_i) = log Σ_j exp(-c · C(q_i, k_j)),   C = ||q - k||_2 ("euclidean") or ||q - k||² ("squared"),
+
+the kernel sum behind DDM (Basart 2017, eq. 3.4) and the Gaussian Parzen window (Breuleux et al. 2011;
+Goodfellow et al. 2014, appendix). Memory is one tile of ``block_rows × block_cols`` float64 numbers
+(plus the features), whatever |Q| and |K| are.
+
+How (the speed facts in SPEC.md, re-measured in ``benchmarks/metrics.py``):
+1. Both sets are centred on the keys' mean (distances do not change; the expansion below loses less).
+2. Squared distances of a tile come from ONE float64 matrix product of augmented features,
+   [q, ||q||², 1] · [-2k, 1, ||k||²]ᵀ = ||q||² + ||k||² - 2 q·k, clamped at 0. Float64 keeps the T == G
+   diagonal (true distance 0) accurate: float32 would lose ~6e-5 relative there, and the square root of
+   the euclidean cost amplifies that error.
+3. A running log-sum-exp per row: the running minimum cost m is shared by all scales (c > 0 preserves
+   order), sums are rescaled by exp(-c (m_old - m_new)) when m drops, and exp(-c (C - m)) <= 1 never
+   overflows. All scales reuse the same distance tile (the Parzen bandwidth search relies on this).
+Results differ across block sizes only by float64 rounding (~1e-15 relative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ganforge.errors import ConfigError
+from ganforge.metrics.validation import check_positive_int
+
+COSTS = ("euclidean", "squared")
+DEFAULT_BLOCK_ROWS = 256  # 256 × 1024 float64 = 2 MiB tiles, half per core: measured fastest of 64-1024 rows.
+DEFAULT_BLOCK_COLS = 1024
+BlockSize = int | tuple[int, int] | None
+
+
+def neg_cost_logsumexp(
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    *,
+    cost: str = "squared",
+    scales: Sequence[float] = (1.0,),
+    block_size: BlockSize = None,
+) -> torch.Tensor:
+    """log Σ_j exp(-c · C(q_i, k_j)) for every query row i and every scale c.
+
+    Args:
+        queries: (Nq, D) float64 tensor.
+        keys: (Nk, D) float64 tensor.
+        cost: "euclidean" (||q - k||_2) or "squared" (||q - k||²).
+        scales: K positive factors c applied to the cost.
+        block_size: tile shape; see :func:`tile_shape`.
+
+    Returns:
+        (Nq, K) float64 tensor of log-sum-exps.
+    """
+    if cost not in COSTS:
+        raise ConfigError(f"unknown pairwise cost {cost!r}; choose one of: {', '.join(COSTS)}")
+    scale_t = torch.as_tensor(list(scales), dtype=torch.float64)
+    if scale_t.ndim != 1 or scale_t.numel() == 0 or not bool(((scale_t > 0) & torch.isfinite(scale_t)).all()):
+        raise ConfigError(f"scales must be a non-empty list of positive finite numbers, got {list(scales)!r}")
+    rows, cols = tile_shape(block_size)
+    q_aug, k_aug_t = _augment(queries, keys)
+    tile = torch.empty(min(rows, len(q_aug)) * min(cols, k_aug_t.shape[1]), dtype=torch.float64)
+    work = torch.empty_like(tile)
+    out = torch.empty(len(q_aug), len(scale_t), dtype=torch.float64)
+    for i in range(0, len(q_aug), rows):
+        out[i : i + rows] = _row_block(q_aug[i : i + rows], k_aug_t, cost, scale_t, cols, tile, work)
+    return out
+
+
+def tile_shape(block_size: BlockSize) -> tuple[int, int]:
+    """(query rows, key columns) per tile from a metric's ``block_size`` argument.
+
+    Args:
+        block_size: None for the default (256, 1024); an int sets the query rows (key columns stay 1024);
+            a pair (rows, cols) sets both. Memory is rows × cols float64 numbers, twice.
+
+    Returns:
+        (rows, cols), both positive ints.
+    """
+    if block_size is None:
+        return DEFAULT_BLOCK_ROWS, DEFAULT_BLOCK_COLS
+    if isinstance(block_size, (tuple, list)):
+        if len(block_size) != 2:
+            raise ConfigError(f"block_size must be an int or a pair (rows, cols), got {block_size!r}")
+        rows, cols = block_size
+        return check_positive_int(rows, "block_size rows"), check_positive_int(cols, "block_size cols")
+    return check_positive_int(block_size, "block_size"), DEFAULT_BLOCK_COLS
+
+
+def _augment(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centre both sets on the keys' mean and build [q, ||q||², 1] (Nq, D+2) and [-2k, 1, ||k||²]ᵀ (D+2, Nk)."""
+    center = keys.mean(0)
+    q, k = queries - center, keys - center
+    ones_q, ones_k = q.new_ones(len(q), 1), k.new_ones(len(k), 1)
+    q_aug = torch.cat([q, (q * q).sum(1, keepdim=True), ones_q], dim=1)
+    k_aug = torch.cat([-2.0 * k, ones_k, (k * k).sum(1, keepdim=True)], dim=1)
+    return q_aug.contiguous(), k_aug.t().contiguous()
+
+
+def _row_block(
+    q_aug: torch.Tensor,
+    k_aug_t: torch.Tensor,
+    cost: str,
+    scales: torch.Tensor,
+    cols: int,
+    tile: torch.Tensor,
+    work: torch.Tensor,
+) -> torch.Tensor:
+    """Running log-sum-exp of one block of query rows over all key tiles; returns (rows, K)."""
+    r = len(q_aug)
+    m = torch.full((r,), float("inf"), dtype=torch.float64)  # running minimum cost per row
+    s = torch.zeros(r, len(scales), dtype=torch.float64)  # Σ exp(-c (C - m)) per row and scale
+    for j in range(0, k_aug_t.shape[1], cols):
+        kb = k_aug_t[:, j : j + cols]
+        c = tile[: r * kb.shape[1]].view(r, kb.shape[1])
+        torch.mm(q_aug, kb, out=c)  # squared distances
+        c.clamp_(min=0.0)
+        if cost == "euclidean":
+            c.sqrt_()
+        m_new = torch.minimum(m, c.amin(1))
+        s.mul_(torch.exp(-(m - m_new)[:, None] * scales))  # rescale old sums (0 · 0 on the first tile)
+        w = work[: c.numel()].view_as(c)
+        torch.sub(m_new[:, None], c, out=w)  # -(C - m) <= 0
+        _accumulate(w, c, scales, s)
+        m = m_new
+    return -m[:, None] * scales + torch.log(s)
+
+
+def _accumulate(neg_gap: torch.Tensor, spare: torch.Tensor, scales: torch.Tensor, s: torch.Tensor) -> None:
+    """s[:, k] += Σ_j exp(c_k · neg_gap[:, j]); ``spare`` (same shape) is scratch space when K > 1."""
+    if len(scales) == 1:
+        if scales[0] != 1.0:
+            neg_gap.mul_(scales[0])
+        s[:, 0] += neg_gap.exp_().sum(1)
+        return
+    for k in range(len(scales)):
+        torch.mul(neg_gap, scales[k], out=spare)
+        s[:, k] += spare.exp_().sum(1)

@@ -1,0 +1,64 @@
+"""Input checks shared by the metric math: features become finite float64 (N, D) tensors.
+
+Every metric accepts torch tensors or numpy arrays. They are converted once to float64 on the CPU, so the
+numbers do not depend on the caller's dtype, device or batching. Bad shapes raise ``ValueError``; bad
+argument values (too few samples for the requested splits or subsets) raise ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganforge.errors import ConfigError
+
+ArrayLike = torch.Tensor | np.ndarray
+
+
+def as_features(x: Any, name: str = "features") -> torch.Tensor:
+    """Convert ``x`` to a contiguous, finite float64 CPU tensor of shape (N, D).
+
+    Args:
+        x: (N, D) torch tensor, numpy array or nested sequence of numbers.
+        name: what ``x`` is, used in error messages.
+
+    Returns:
+        (N, D) float64 tensor (a copy when ``x`` was not already float64 on the CPU).
+
+    Raises:
+        ValueError: if ``x`` is not 2-D, is empty, or holds NaN or Inf.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x.detach().to(device="cpu", dtype=torch.float64)
+    else:
+        t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N, D), got shape {tuple(t.shape)}; flatten each sample's features")
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one sample with one feature")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contains NaN or Inf; check the network that produced the features")
+    return t.contiguous()
+
+
+def check_same_dim(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    """Raise ``ValueError`` unless (N, D) tensors ``a`` and ``b`` have the same feature dimension D."""
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"{name_a} has {a.shape[1]} features but {name_b} has {b.shape[1]}; embed both with the same network"
+        )
+
+
+def check_at_least(count: int, minimum: int, what: str, fix: str) -> None:
+    """Raise ``ConfigError`` when ``count`` is below ``minimum`` (e.g. samples for the requested splits)."""
+    if count < minimum:
+        raise ConfigError(f"{what}: need at least {minimum}, got {count}; {fix}")
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` if it is an int >= 1, else raise ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
