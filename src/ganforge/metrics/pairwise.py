@@ -12,8 +12,9 @@ How (the speed facts in SPEC.md, re-measured in ``benchmarks/metrics.py``):
 1. Both sets are centred on the keys' mean (distances do not change; the expansion below loses less).
 2. Squared distances of a tile come from ONE float64 matrix product of augmented features,
    [q, ||q||², 1] · [-2k, 1, ||k||²]ᵀ = ||q||² + ||k||² - 2 q·k, clamped at 0. Float64 keeps the T == G
-   diagonal (true distance 0) accurate: float32 would lose ~6e-5 relative there, and the square root of
-   the euclidean cost amplifies that error.
+   diagonal (true distance 0) accurate: the squared distance of identical points comes out as
+   ~eps·||q||² ≈ 1e-16·||q||² instead of 0, so the euclidean cost is at most ~1e-8·||q|| (the square root
+   amplifies the rounding); float32 would give ~3e-4·||q|| and lose ~6e-5 relative DDM when T == G.
 3. A running log-sum-exp per row: the running minimum cost m is shared by all scales (c > 0 preserves
    order), sums are rescaled by exp(-c (m_old - m_new)) when m drops, and exp(-c (C - m)) <= 1 never
    overflows. All scales reuse the same distance tile (the Parzen bandwidth search relies on this).
@@ -40,7 +41,7 @@ def neg_cost_logsumexp(
     keys: torch.Tensor,
     *,
     cost: str = "squared",
-    scales: Sequence[float] = (1.0,),
+    scales: Sequence[float] | torch.Tensor = (1.0,),
     block_size: BlockSize = None,
 ) -> torch.Tensor:
     """log Σ_j exp(-c · C(q_i, k_j)) for every query row i and every scale c.
@@ -57,9 +58,9 @@ def neg_cost_logsumexp(
     """
     if cost not in COSTS:
         raise ConfigError(f"unknown pairwise cost {cost!r}; choose one of: {', '.join(COSTS)}")
-    scale_t = torch.as_tensor(list(scales), dtype=torch.float64)
+    scale_t = torch.as_tensor(scales, dtype=torch.float64)
     if scale_t.ndim != 1 or scale_t.numel() == 0 or not bool(((scale_t > 0) & torch.isfinite(scale_t)).all()):
-        raise ConfigError(f"scales must be a non-empty list of positive finite numbers, got {list(scales)!r}")
+        raise ConfigError(f"scales must be a non-empty list of positive finite numbers, got {scales!r}")
     rows, cols = tile_shape(block_size)
     q_aug, k_aug_t = _augment(queries, keys)
     tile = torch.empty(min(rows, len(q_aug)) * min(cols, k_aug_t.shape[1]), dtype=torch.float64)

@@ -113,7 +113,8 @@ def write_samples(session: Session, run_dir: Path, step: int) -> Path:
     samples = session.spec.generate(nets, session.cfg, session.cfg.train.sample_grid, generator=gen)
     for net in session.nets.values():
         net.train()
-    return save_samples_png(samples, run_dir / "samples" / f"{step:08d}.png", pixel_range=session.data_shape.pixel_range)
+    path = run_dir / "samples" / f"{step:08d}.png"
+    return save_samples_png(samples, path, pixel_range=session.data_shape.pixel_range)
 
 
 def _check_finite(values: dict[str, float], step: int, run_dir: Path) -> None:

@@ -1,0 +1,66 @@
+"""Metric math: feature tensors in, numbers out (DDM, inception-style score, FID, KID, Parzen window).
+
+Every function takes (N, D) feature tensors or numpy arrays, works in float64, and gives the same number
+whatever the block or batch size. These modules import only torch, numpy, scipy and ganforge's errors and
+registry; turning checkpoints into features is ``features.py`` / ``evaluate.py``'s job.
+
+Public API (explicit re-exports):
+    ddm, ddm_relative, ddm_sum, ddm_summary, DDM_DISTANCES: Basart (2017) eq. 3.4 and ganforge's reading of 3.5.
+    inception_score: exp(E KL(p(y|x) || p(y))) over splits, mean ± std (Salimans et al. 2016).
+    fid, gaussian_stats, fid_from_stats: Fréchet distance (Heusel et al. 2017).
+    kid, mmd2_unbiased, polynomial_kernel: unbiased cubic-kernel MMD² over subsets (Bińkowski et al. 2018).
+    parzen_log_likelihood, parzen_log_density, parzen_sigma_scores, parzen_select_sigma, DEFAULT_SIGMA_GRID:
+        Gaussian Parzen window (Breuleux et al. 2011; Goodfellow et al. 2014).
+    METRICS: Registry naming the headline function of each measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganforge.metrics.ddm import DISTANCES as DDM_DISTANCES
+from ganforge.metrics.ddm import ddm, ddm_relative, ddm_sum, ddm_summary
+from ganforge.metrics.fid import fid, fid_from_stats, gaussian_stats
+from ganforge.metrics.inception_score import inception_score
+from ganforge.metrics.kid import kid, mmd2_unbiased, polynomial_kernel
+from ganforge.metrics.parzen import (
+    DEFAULT_SIGMA_GRID,
+    parzen_log_density,
+    parzen_log_likelihood,
+    parzen_select_sigma,
+    parzen_sigma_scores,
+)
+from ganforge.registry import Registry
+
+METRICS: Registry[Callable[..., object]] = Registry("metric")
+for _name, _fn in (
+    ("ddm", ddm),
+    ("ddm_relative", ddm_relative),
+    ("ddm_sum", ddm_sum),
+    ("inception_score", inception_score),
+    ("fid", fid),
+    ("kid", kid),
+    ("parzen", parzen_log_likelihood),
+):
+    METRICS.register(_name, _fn)
+
+__all__ = [
+    "DDM_DISTANCES",
+    "DEFAULT_SIGMA_GRID",
+    "METRICS",
+    "ddm",
+    "ddm_relative",
+    "ddm_summary",
+    "ddm_sum",
+    "fid",
+    "fid_from_stats",
+    "gaussian_stats",
+    "inception_score",
+    "kid",
+    "mmd2_unbiased",
+    "parzen_log_density",
+    "parzen_log_likelihood",
+    "parzen_select_sigma",
+    "parzen_sigma_scores",
+    "polynomial_kernel",
+]

@@ -1,0 +1,117 @@
+"""DDM (Basart 2017 eq. 3.4) against a full float64 distance matrix, closed forms, and ganforge's eq. 3.5."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import logsumexp
+
+from ganforge.errors import ConfigError
+from ganforge.metrics import ddm, ddm_relative, ddm_sum, ddm_summary
+
+
+def _reference_ddm(t: torch.Tensor, g: torch.Tensor, distance: str) -> float:
+    """-(1/|T|) Σ_t log((1/|G|) Σ_g exp(-D)) with D from torch.cdist in float64 and scipy's logsumexp."""
+    d = torch.cdist(t.double(), g.double(), compute_mode="donot_use_mm_for_euclid_dist").numpy()
+    dist = d if distance == "euclidean" else 0.5 * d**2
+    return float(-np.mean(logsumexp(-dist, axis=1) - math.log(len(g))))
+
+
+def _features(seed: int, n: int, d: int = 10, shift: float = 0.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=torch.float64) * 1.5 + shift
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
+def test_matches_full_matrix_reference(distance):
+    t, g = _features(0, 120), _features(1, 90, shift=0.4)
+    assert ddm(t, g, distance) == pytest.approx(_reference_ddm(t, g, distance), rel=1e-12)
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
+def test_same_value_for_every_block_size(distance):
+    t, g = _features(2, 301), _features(3, 257)
+    values = [ddm(t, g, distance, block_size=b) for b in (None, 1, 16, 300, 1000, (7, 5), (64, 2000))]
+    assert values == pytest.approx([values[0]] * len(values), rel=1e-13)
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
+def test_identical_sets_accurate_to_1e6(distance):
+    # T == G: every diagonal distance is 0; logit-like features far from the origin stress the expansion.
+    t = _features(4, 400, shift=30.0)
+    ref = _reference_ddm(t, t, distance)
+    assert abs(ddm(t, t.clone(), distance) - ref) / ref < 1e-6
+    assert abs(ddm(t.float(), t.float(), distance) - _reference_ddm(t.float(), t.float(), distance)) / ref < 1e-6
+
+
+def test_two_points_closed_form():
+    # T = G = {0, a}: every t sees itself (D = 0) and the other point, so DDM = log 2 - log(1 + exp(-D(0, a))).
+    a = 1.7
+    pts = torch.tensor([[0.0, 0.0], [a, 0.0]], dtype=torch.float64)
+    assert ddm(pts, pts, "half_sq") == pytest.approx(math.log(2) - math.log1p(math.exp(-a * a / 2)), rel=1e-14)
+    # euclidean: the diagonal comes out as sqrt(float64 rounding) ~ 1e-8 instead of 0 (documented in pairwise.py).
+    assert ddm(pts, pts, "euclidean") == pytest.approx(math.log(2) - math.log1p(math.exp(-a)), rel=1e-7)
+
+
+def test_one_test_point_closed_form_and_far_sets():
+    t = np.array([[0.0, 0.0, 0.0]])
+    g = np.array([[1.0, 2.0, 2.0], [0.0, 0.0, 4.0]])  # distances 3 and 4
+    expected = -math.log((math.exp(-3.0) + math.exp(-4.0)) / 2)
+    assert ddm(t, g) == pytest.approx(expected, rel=1e-14)
+    # exp(-D) underflows in float64 here; DDM must still be exact.
+    assert ddm(t, g * 1e3, "half_sq") == pytest.approx(-math.log((math.exp(-4.5e6 + 4.5e6) + 0.0) / 2) + 4.5e6,
+                                                      rel=1e-14)
+
+
+def test_duplicating_generated_set_changes_nothing():
+    # The inner term is a mean over G, so G and G ∪ G give the same DDM.
+    t, g = _features(5, 50), _features(6, 40)
+    assert ddm(t, torch.cat([g, g])) == pytest.approx(ddm(t, g), rel=1e-13)
+
+
+def test_closer_generated_set_scores_lower():
+    t = _features(7, 200)
+    near, far = _features(8, 200, shift=0.1), _features(9, 200, shift=2.0)
+    assert ddm(t, near) < ddm(t, far)
+
+
+def test_numpy_and_float32_inputs_agree_with_torch():
+    t, g = _features(10, 60), _features(11, 70)
+    assert ddm(t.numpy(), g.numpy()) == ddm(t, g)
+    assert ddm(t.float(), g.float()) == pytest.approx(ddm(t, g), rel=1e-6)
+
+
+def test_summary_relative_and_sum_follow_their_definitions():
+    train, test, gen = _features(12, 80), _features(13, 100), _features(14, 80, shift=0.5)
+    s = ddm_summary(train, test, gen, "half_sq")
+    assert s["ddm"] == pytest.approx(_reference_ddm(test, gen, "half_sq"), rel=1e-12)
+    assert s["ddm_train"] == pytest.approx(_reference_ddm(test, train, "half_sq"), rel=1e-12)
+    assert s["ddm_relative"] == pytest.approx(s["ddm"] - s["ddm_train"], rel=1e-12)
+    assert s["ddm_sum"] == pytest.approx(2 * s["ddm"] - s["ddm_train"], rel=1e-12)
+    assert ddm_relative(train, test, gen, "half_sq") == s["ddm_relative"]
+    assert ddm_sum(train, test, gen, "half_sq") == s["ddm_sum"]
+    assert ddm_relative(train, test, train.clone()) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_relative_requires_equal_sizes():
+    with pytest.raises(ValueError, match="subsample the training features"):
+        ddm_relative(_features(15, 81), _features(16, 50), _features(17, 80))
+
+
+def test_bad_inputs():
+    t, g = _features(18, 10), _features(19, 10)
+    with pytest.raises(ConfigError, match="unknown DDM distance 'cosine'; choose one of: euclidean, half_sq"):
+        ddm(t, g, "cosine")
+    with pytest.raises(ValueError, match="10 features but generated features has 3"):
+        ddm(t, g[:, :3])
+    with pytest.raises(ValueError, match="must be 2-D"):
+        ddm(t[0], g)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        ddm(t, torch.where(g > 1, float("nan"), g))
+    with pytest.raises(ValueError, match="empty"):
+        ddm(t[:0], g)
+    with pytest.raises(ConfigError, match="block_size"):
+        ddm(t, g, block_size=0)
