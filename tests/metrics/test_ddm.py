@@ -52,8 +52,7 @@ def test_two_points_closed_form():
     a = 1.7
     pts = torch.tensor([[0.0, 0.0], [a, 0.0]], dtype=torch.float64)
     assert ddm(pts, pts, "half_sq") == pytest.approx(math.log(2) - math.log1p(math.exp(-a * a / 2)), rel=1e-14)
-    # euclidean: the diagonal comes out as sqrt(float64 rounding) ~ 1e-8 instead of 0 (documented in pairwise.py).
-    assert ddm(pts, pts, "euclidean") == pytest.approx(math.log(2) - math.log1p(math.exp(-a)), rel=1e-7)
+    assert ddm(pts, pts, "euclidean") == pytest.approx(math.log(2) - math.log1p(math.exp(-a)), rel=1e-12)
 
 
 def test_one_test_point_closed_form_and_far_sets():

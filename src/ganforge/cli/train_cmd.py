@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="run folder")
     train.add_argument("--resume", action="store_true", help="continue the run in --out up to --steps")
     train.add_argument("--allow-config-change", action="store_true", help="resume with a changed config")
+    train.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this much wall time")
     train.set_defaults(func=_train)
 
     sample = sub.add_parser("sample", help="draw samples from a trained run")
@@ -72,7 +73,9 @@ def _train(args: argparse.Namespace) -> int:
     from ganforge.train.trainer import train
 
     cfg = _train_config(args)
-    summary = train(cfg, args.out, resume=args.resume, allow_config_change=args.allow_config_change)
+    max_seconds = args.max_minutes * 60 if args.max_minutes is not None else None
+    summary = train(cfg, args.out, resume=args.resume, allow_config_change=args.allow_config_change,
+                    max_seconds=max_seconds)
     print(json.dumps(summary))
     return 0
 

@@ -11,6 +11,10 @@ Public API (explicit re-exports):
     kid, mmd2_unbiased, polynomial_kernel: unbiased cubic-kernel MMD² over subsets (Bińkowski et al. 2018).
     parzen_log_likelihood, parzen_log_density, parzen_sigma_scores, parzen_select_sigma, DEFAULT_SIGMA_GRID:
         Gaussian Parzen window (Breuleux et al. 2011; Goodfellow et al. 2014).
+    nearest_neighbours, memorization, memorization_summary, neighbour_pairs: nearest training items (Basart 2017).
+    toy_mode_coverage, class_histogram, class_coverage, kl_to_uniform: mode coverage (toy mixtures, classes).
+    Samples → features (``ganforge.metrics.features``) and the whole suite (``ganforge.metrics.evaluate``)
+    import nets, data and train, so they are imported from their modules, not re-exported here.
     METRICS: Registry naming the headline function of each measure.
 """
 
@@ -23,6 +27,8 @@ from ganforge.metrics.ddm import ddm, ddm_relative, ddm_sum, ddm_summary
 from ganforge.metrics.fid import fid, fid_from_stats, gaussian_stats
 from ganforge.metrics.inception_score import inception_score
 from ganforge.metrics.kid import kid, mmd2_unbiased, polynomial_kernel
+from ganforge.metrics.memorization import memorization, memorization_summary, nearest_neighbours, neighbour_pairs
+from ganforge.metrics.modes import class_coverage, class_histogram, kl_to_uniform, toy_mode_coverage
 from ganforge.metrics.parzen import (
     DEFAULT_SIGMA_GRID,
     parzen_log_density,
@@ -48,6 +54,8 @@ __all__ = [
     "DDM_DISTANCES",
     "DEFAULT_SIGMA_GRID",
     "METRICS",
+    "class_coverage",
+    "class_histogram",
     "ddm",
     "ddm_relative",
     "ddm_summary",
@@ -57,10 +65,16 @@ __all__ = [
     "gaussian_stats",
     "inception_score",
     "kid",
+    "kl_to_uniform",
+    "memorization",
+    "memorization_summary",
     "mmd2_unbiased",
+    "nearest_neighbours",
+    "neighbour_pairs",
     "parzen_log_density",
     "parzen_log_likelihood",
     "parzen_select_sigma",
     "parzen_sigma_scores",
     "polynomial_kernel",
+    "toy_mode_coverage",
 ]

@@ -54,8 +54,8 @@ def ddm(
     """
     if distance not in DISTANCES:
         raise ConfigError(f"unknown DDM distance {distance!r}; choose one of: {', '.join(DISTANCES)}")
-    t = as_features(test, "test features")
-    g = as_features(generated, "generated features")
+    t = as_features(test, "test features", keep_float32=True)
+    g = as_features(generated, "generated features", keep_float32=True)
     check_same_dim(t, g, "test features", "generated features")
     cost, factor = DISTANCES[distance]
     lse = neg_cost_logsumexp(t, g, cost=cost, scales=(factor,), block_size=block_size)[:, 0]  # (|T|,)

@@ -2,11 +2,13 @@
 
     FID = ||μ_a - μ_b||² + Tr( Σ_a + Σ_b - 2 (Σ_a Σ_b)^{1/2} ).
 
-Tr (Σ_a Σ_b)^{1/2} is the sum of the square roots of the eigenvalues of the product Σ_a Σ_b (they are
-real and non-negative: the product is similar to Σ_a^{1/2} Σ_b Σ_a^{1/2}); rounding can leave tiny
-imaginary parts or negative values, so real parts are clipped at 0. This matches
-``scipy.linalg.sqrtm`` and is several times faster (``benchmarks/metrics.py``). Everything is float64.
-Σ uses ddof=1 like the reference implementations. :func:`gaussian_stats` is separate so that the real
+Tr (Σ_a Σ_b)^{1/2} is the sum of the square roots of the eigenvalues of the product Σ_a Σ_b. They are
+real and non-negative, and they are also the eigenvalues of the symmetric Σ_a^{1/2} Σ_b Σ_a^{1/2} (AB and
+BA share eigenvalues), which a symmetric eigensolver returns real by construction; rounding can leave
+values slightly below 0, clipped to 0. This matches ``scipy.linalg.sqrtm`` to ~1e-14 and is 4-7× faster
+(2× faster than the non-symmetric eigenvalues of Σ_a Σ_b; ``benchmarks/metrics.py``). torch.linalg
+(MKL) is used rather than numpy's LAPACK, whose threads fight torch's on small machines. Everything is
+float64. Σ uses ddof=1 like the reference implementations. :func:`gaussian_stats` is separate so that the real
 split's statistics can be cached.
 """
 
@@ -60,10 +62,24 @@ def fid_from_stats(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: Ar
             f"FID statistics disagree in dimension (mu1 {len(mu1)}, sigma1 {len(s1)}, mu2 {len(mu2)}, "
             f"sigma2 {len(s2)}); compute both from the same feature extractor"
         )
-    eigenvalues = np.linalg.eigvals(s1 @ s2)
-    tr_sqrt = np.sqrt(np.clip(eigenvalues.real, 0.0, None)).sum()
+    tr_sqrt = trace_sqrt_product(torch.from_numpy(s1), torch.from_numpy(s2))
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
+
+
+def trace_sqrt_product(s1: torch.Tensor, s2: torch.Tensor) -> float:
+    """Tr (s1 s2)^{1/2} = Σ_i sqrt(λ_i), λ the eigenvalues of s1 s2, from the similar symmetric s1^{1/2} s2 s1^{1/2}.
+
+    Args:
+        s1, s2: (D, D) float64 symmetric positive semi-definite matrices.
+
+    Returns:
+        The trace (float); eigenvalues below 0 (rounding) count as 0.
+    """
+    w, v = torch.linalg.eigh(s1)  # s1 = V diag(w) Vᵀ
+    root = (v * w.clamp(min=0.0).sqrt()) @ v.t()  # s1^{1/2}
+    lam = torch.linalg.eigvalsh(root @ s2 @ root)  # = eigenvalues of s1 s2 (AB and BA share them)
+    return float(lam.clamp(min=0.0).sqrt().sum())
 
 
 def fid(a: ArrayLike, b: ArrayLike) -> float:

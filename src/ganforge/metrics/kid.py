@@ -7,8 +7,9 @@ replacement from each set (independently for every subset), as in the authors' r
     MMD²_u = Σ_{i≠j} k(a_i, a_j) / (m(m-1)) + Σ_{i≠j} k(b_i, b_j) / (m(m-1)) - 2 Σ_{i,j} k(a_i, b_j) / m²
 
 (the cross term keeps all m² pairs, like the reference code and torch-fidelity). Reported as mean and
-std over subsets (ddof=0). Identical distributions give ≈ 0, possibly slightly negative. Everything is
-float64; memory is one m × m kernel matrix at a time, whatever the set sizes.
+std over subsets (ddof=0). Identical distributions give ≈ 0, possibly slightly negative. Arithmetic is
+float64; beyond the inputs, memory is one m × m kernel matrix and two m × d subsets, whatever the set
+sizes (float32 inputs are converted subset by subset).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def kid(
     """
     subsets = check_positive_int(subsets, "subsets")
     m = check_positive_int(subset_size, "subset_size")
-    x, y = as_features(a, "first KID features"), as_features(b, "second KID features")
+    x = as_features(a, "first KID features", keep_float32=True)  # subsets become float64 one at a time
+    y = as_features(b, "second KID features", keep_float32=True)
     check_same_dim(x, y, "first KID features", "second KID features")
     check_at_least(m, 2, "KID subset_size", "the unbiased estimate needs two rows per subset")
     fix = f"pass more samples or lower subset_size={m}"
@@ -55,42 +57,48 @@ def kid(
     check_at_least(len(y), m, "KID samples in the second set", fix)
     rng = generator if generator is not None else torch.Generator().manual_seed(seed)
     values = torch.empty(subsets, dtype=torch.float64)
+    buffer = torch.empty(m, m, dtype=torch.float64)
     for i in range(subsets):
         ia = torch.randperm(len(x), generator=rng)[:m]
         ib = torch.randperm(len(y), generator=rng)[:m]
-        values[i] = mmd2_unbiased(x[ia], y[ib])
+        values[i] = mmd2_unbiased(x[ia].double(), y[ib].double(), buffer)
     return float(values.mean()), float(values.std(correction=0))
 
 
-def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """k(x, y) = (x·y / d + 1)^3 for all pairs.
 
     Args:
         x: (n, d) float64.
         y: (p, d) float64.
+        out: optional (n, p) float64 buffer to write into (reusing it avoids fresh page faults).
 
     Returns:
-        (n, p) kernel matrix.
+        (n, p) kernel matrix (``out`` when given).
     """
-    k = x @ y.t()
-    return k.div_(x.shape[1]).add_(1.0).pow_(3)
+    one = torch.ones((), dtype=x.dtype)
+    if out is None:
+        out = torch.empty(len(x), len(y), dtype=x.dtype)
+    torch.addmm(one, x, y.t(), alpha=1.0 / x.shape[1], out=out)  # x·y / d + 1
+    return out.pow_(3)
 
 
-def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
+def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, buffer: torch.Tensor | None = None) -> float:
     """Unbiased MMD² between equally sized samples with the cubic polynomial kernel.
 
     Args:
         x: (m, d) float64, m >= 2.
         y: (m, d) float64.
+        buffer: optional (m, m) float64 scratch matrix; the only m × m memory used.
 
     Returns:
         MMD²_u (float); diagonal terms k(x_i, x_i) excluded from the within-set sums.
     """
     m = len(x)
+    buffer = torch.empty(m, m, dtype=x.dtype) if buffer is None else buffer
     within = 0.0
     for z in (x, y):
-        k = polynomial_kernel(z, z)  # (m, m); one kernel matrix alive at a time
+        k = polynomial_kernel(z, z, out=buffer)  # (m, m)
         within += float(k.sum() - k.diagonal().sum())
-        del k
-    cross = float(polynomial_kernel(x, y).sum())
+    cross = float(polynomial_kernel(x, y, out=buffer).sum())
     return within / (m * (m - 1)) - 2.0 * cross / (m * m)

@@ -33,6 +33,7 @@ from ganforge.metrics.validation import check_positive_int
 COSTS = ("euclidean", "squared")
 DEFAULT_BLOCK_ROWS = 256  # 256 × 1024 float64 = 2 MiB tiles, half per core: measured fastest of 64-1024 rows.
 DEFAULT_BLOCK_COLS = 1024
+CHUNK_ROWS = 2048  # rows centred at a time when building the augmented features
 BlockSize = int | tuple[int, int] | None
 
 
@@ -47,8 +48,8 @@ def neg_cost_logsumexp(
     """log Σ_j exp(-c · C(q_i, k_j)) for every query row i and every scale c.
 
     Args:
-        queries: (Nq, D) float64 tensor.
-        keys: (Nk, D) float64 tensor.
+        queries: (Nq, D) float32 or float64 tensor.
+        keys: (Nk, D) float32 or float64 tensor (arithmetic is float64 either way).
         cost: "euclidean" (||q - k||_2) or "squared" (||q - k||²).
         scales: K positive factors c applied to the cost.
         block_size: tile shape; see :func:`tile_shape`.
@@ -92,13 +93,31 @@ def tile_shape(block_size: BlockSize) -> tuple[int, int]:
 
 
 def _augment(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Centre both sets on the keys' mean and build [q, ||q||², 1] (Nq, D+2) and [-2k, 1, ||k||²]ᵀ (D+2, Nk)."""
-    center = keys.mean(0)
-    q, k = queries - center, keys - center
-    ones_q, ones_k = q.new_ones(len(q), 1), k.new_ones(len(k), 1)
-    q_aug = torch.cat([q, (q * q).sum(1, keepdim=True), ones_q], dim=1)
-    k_aug = torch.cat([-2.0 * k, ones_k, (k * k).sum(1, keepdim=True)], dim=1)
-    return q_aug.contiguous(), k_aug.t().contiguous()
+    """Centre both sets on the keys' mean and build [q, ||q||², 1] (Nq, D+2) and [-2k, 1, ||k||²]ᵀ (D+2, Nk).
+
+    Filled in row chunks, so beyond the two outputs memory holds no (N, D) temporary (float32 input is
+    converted to float64 chunk by chunk, exactly).
+    """
+    d = queries.shape[1]
+    center = sum(keys[i : i + CHUNK_ROWS].sum(0, dtype=torch.float64) for i in range(0, len(keys), CHUNK_ROWS))
+    center = center / len(keys)
+    q_aug = torch.empty(len(queries), d + 2, dtype=torch.float64)
+    q_aug[:, d] = _centre_into(queries, center, q_aug[:, :d])
+    q_aug[:, d + 1] = 1.0
+    k_aug_t = torch.empty(d + 2, len(keys), dtype=torch.float64)
+    k_aug_t[d + 1] = _centre_into(keys, center, k_aug_t[:d].t())  # (Nk, D) view of the transposed block
+    k_aug_t[d] = 1.0
+    k_aug_t[:d].mul_(-2.0)
+    return q_aug, k_aug_t
+
+
+def _centre_into(x: torch.Tensor, center: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Write x - center into the (N, D) float64 view ``out`` in row chunks; return the (N,) squared row norms."""
+    norms = torch.empty(len(x), dtype=torch.float64)
+    for i in range(0, len(x), CHUNK_ROWS):
+        chunk = torch.sub(x[i : i + CHUNK_ROWS], center, out=out[i : i + CHUNK_ROWS])
+        norms[i : i + CHUNK_ROWS] = chunk.square().sum(1)
+    return norms
 
 
 def _row_block(

@@ -44,8 +44,8 @@ def parzen_log_density(
     Returns:
         (n, K) float64 log-densities in nats.
     """
-    s = as_features(samples, "Parzen samples")
-    x = as_features(points, "Parzen evaluation points")
+    s = as_features(samples, "Parzen samples", keep_float32=True)
+    x = as_features(points, "Parzen evaluation points", keep_float32=True)
     check_same_dim(s, x, "Parzen samples", "Parzen evaluation points")
     sig = _check_sigmas(sigmas)
     lse = neg_cost_logsumexp(x, s, cost="squared", scales=1.0 / (2.0 * sig**2), block_size=block_size)  # (n, K)

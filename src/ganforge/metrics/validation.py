@@ -1,8 +1,10 @@
 """Input checks shared by the metric math: features become finite float64 (N, D) tensors.
 
-Every metric accepts torch tensors or numpy arrays. They are converted once to float64 on the CPU, so the
-numbers do not depend on the caller's dtype, device or batching. Bad shapes raise ``ValueError``; bad
-argument values (too few samples for the requested splits or subsets) raise ``ConfigError``.
+Every metric accepts torch tensors or numpy arrays. Arithmetic is float64 on the CPU, so the numbers do
+not depend on the caller's dtype, device or batching; float32 inputs may stay float32 until a tile or
+subset is converted (float32 values are exact in float64, so the result is the same). Bad shapes raise
+``ValueError``; bad argument values (too few samples for the requested splits or subsets) raise
+``ConfigError``.
 """
 
 from __future__ import annotations
@@ -17,23 +19,25 @@ from ganforge.errors import ConfigError
 ArrayLike = torch.Tensor | np.ndarray
 
 
-def as_features(x: Any, name: str = "features") -> torch.Tensor:
+def as_features(x: Any, name: str = "features", *, keep_float32: bool = False) -> torch.Tensor:
     """Convert ``x`` to a contiguous, finite float64 CPU tensor of shape (N, D).
 
     Args:
         x: (N, D) torch tensor, numpy array or nested sequence of numbers.
         name: what ``x`` is, used in error messages.
+        keep_float32: leave float32 input as it is (no copy); for callers that convert to float64 tile by
+            tile or subset by subset, so that memory does not hold a float64 copy of every feature.
 
     Returns:
-        (N, D) float64 tensor (a copy when ``x`` was not already float64 on the CPU).
+        (N, D) float64 tensor (float32 when ``keep_float32`` and ``x`` is float32); a copy only when the
+        dtype or device changes.
 
     Raises:
         ValueError: if ``x`` is not 2-D, is empty, or holds NaN or Inf.
     """
-    if isinstance(x, torch.Tensor):
-        t = x.detach().to(device="cpu", dtype=torch.float64)
-    else:
-        t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if not (keep_float32 and t.dtype == torch.float32):
+        t = t.to(torch.float64)
     if t.ndim != 2:
         raise ValueError(f"{name} must be 2-D (N, D), got shape {tuple(t.shape)}; flatten each sample's features")
     if t.shape[0] == 0 or t.shape[1] == 0:

@@ -7,6 +7,7 @@ A new family adds ``nets/<family>.py``, registers its specs at the end of that f
 
 from __future__ import annotations
 
+from ganforge.nets.classifiers import MNISTClassifier, ResNetClassifier
 from ganforge.nets.dcgan import SUPPORTED_SHAPES, DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.layers import Crop, Reshape, dcgan_init_
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
@@ -21,8 +22,10 @@ __all__ = [
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "MNISTClassifier",
     "NetSpec",
     "Reshape",
+    "ResNetClassifier",
     "WGANGPMNISTCritic",
     "WGANGPMNISTGenerator",
     "dcgan_init_",

@@ -139,12 +139,17 @@ def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict
         save(session, run_dir)
 
 
-def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSignal) -> list[float]:
-    """Generator steps from ``session.step`` to ``cfg.train.steps``; returns per-step seconds."""
+def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSignal,
+             deadline: float | None = None) -> list[float]:
+    """Generator steps from ``session.step`` to ``cfg.train.steps`` (or until ``deadline``, a
+    ``time.monotonic()`` value, which stops like a signal); returns per-step seconds."""
     cfg = session.cfg
     times: list[float] = []
     values: dict[str, float] = {}
     while session.step < cfg.train.steps and not stopper.requested:
+        if deadline is not None and time.monotonic() >= deadline:
+            stopper.requested = "time limit"
+            break
         t0 = time.perf_counter()
         ctx = StepContext(cfg=cfg, nets=session.nets, optimizers=session.optimizers,
                           next_batch=session.stream.next, step=session.step, device=session.device,
@@ -172,8 +177,12 @@ def _test_stall(step: int, stopper: StopSignal) -> None:
             time.sleep(0.05)
 
 
-def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_config_change: bool = False) -> dict:
+def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_config_change: bool = False,
+          max_seconds: float | None = None) -> dict:
     """Train ``cfg`` into ``run_dir`` up to ``cfg.train.steps`` generator steps.
+
+    ``max_seconds`` bounds this session's wall time: training stops after the step in progress,
+    writes a checkpoint and can be resumed, as after SIGTERM.
 
     Returns:
         The summary also written to ``RUN/summary.json``: steps, wall_s, steps_per_second (steady
@@ -182,10 +191,11 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
     run_dir = Path(run_dir)
     session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change)
     start, t0 = session.step, time.perf_counter()
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     logger = RunLogger(run_dir, total=cfg.train.steps, start=start)
     try:
         with StopSignal() as stopper:
-            times = run_loop(session, run_dir, logger, stopper)
+            times = run_loop(session, run_dir, logger, stopper, deadline)
         if stopper.requested:
             latest = ckpt.latest_checkpoint(run_dir)
             if latest is None or int(latest.name) != session.step:

@@ -26,7 +26,7 @@ from ganforge.variants.adversarial import (
     generate,
 )
 from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad
-from ganforge.variants.scoring import critic_scores
+from ganforge.variants.scoring import critic_scores, fake_batches
 
 
 def _adam() -> OptimConfig:
@@ -58,11 +58,11 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     opt_g, opt_d = ctx.optimizers["generator"], ctx.optimizers["critic"]
     set_requires_grad(D, True)
-    for _ in range(critic_iterations(ctx.step, m.n_critic, m.warmup)):
+    n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
+    fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
+                         autocast=ctx.autocast)
+    for fake in fakes:
         x, _ = ctx.next_batch()
-        z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)
-        with torch.no_grad(), ctx.autocast():
-            fake = G(z)
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
             gp, grad_norm = gradient_penalty(D, x, fake.to(x.dtype), weight=m.gp_weight, method=m.gp_method)

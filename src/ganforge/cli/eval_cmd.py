@@ -1,0 +1,131 @@
+"""``ganforge evaluate`` and ``ganforge classifier train``: measures of generated samples, and their classifier."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ganforge.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("evaluate", help="DDM, IS, FID, KID, Parzen, memorization, modes of generated samples")
+    fake = ev.add_mutually_exclusive_group(required=True)
+    fake.add_argument("--run", help="run folder: draw samples from its generator")
+    fake.add_argument("--fake", help="samples: .npy, .npz (key 'samples' or 'images') or a folder of images")
+    ev.add_argument("--ema", action="store_true", help="with --run: use the EMA generator")
+    ev.add_argument("--step", type=int, help="with --run: checkpoint step (default: latest)")
+    ev.add_argument("--pixel-range", help="with --fake float arrays without a stored range: LOW,HIGH (0,1 or -1,1)")
+    ev.add_argument("--real", help="DATASET[:split] (default: the run's dataset, test split) or a PATH of samples")
+    ev.add_argument("--dataset", help="with --real PATH: the dataset for the training baseline and classifier")
+    ev.add_argument("--metrics", default="ddm,is,fid,kid", help="comma list of ddm,is,fid,kid,parzen,nn,modes")
+    ev.add_argument("--n", type=int, default=10000, help="samples per set (generated, real, training baseline)")
+    ev.add_argument("--embedding", default="logits", choices=("logits", "prelogits", "hypercolumns", "identity"))
+    ev.add_argument("--classifier", help="classifier folder (default: the dataset's cached classifier)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the samples, real subsets and KID subsets")
+    ev.add_argument("--nn-train", type=int, help="nn: training items searched (default: the whole split)")
+    ev.add_argument("--no-cache", action="store_true", help="do not read or write cached real features")
+    ev.add_argument("--json", help="write the results here (nn writes nn_grid.png beside it)")
+    ev.set_defaults(func=_evaluate)
+
+    cls = sub.add_parser("classifier", help="the per-dataset domain classifier behind the measures")
+    cls_sub = cls.add_subparsers(dest="classifier_command", metavar="ACTION", required=True)
+    train = cls_sub.add_parser("train", help="train it on the training split and save it (prints test accuracy)")
+    train.add_argument("--dataset", required=True)
+    train.add_argument("--out", help="folder (default: <data cache>/classifiers/<dataset>)")
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--width", type=float, help="conv width multiplier")
+    train.add_argument("--lr", type=float)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--path", help="the dataset's folder (imagefolder or official files)")
+    train.add_argument("--max-minutes", type=float, help="stop training after this long, then evaluate and save")
+    train.add_argument("--max-steps", type=int)
+    train.set_defaults(func=_train_classifier)
+
+
+def _train_classifier(args: argparse.Namespace) -> int:
+    from ganforge.train.classifier import train_classifier
+
+    for name in ("epochs", "width", "lr", "max_minutes"):
+        if getattr(args, name) is not None and not getattr(args, name) > 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    meta = train_classifier(args.dataset, out_dir=args.out, epochs=args.epochs, width=args.width, lr=args.lr,
+                            batch_size=args.batch_size, seed=args.seed, data_path=args.path,
+                            max_minutes=args.max_minutes, max_steps=args.max_steps,
+                            log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"test accuracy {meta['test_accuracy']:.4f} ({meta['dataset']}, {meta['architecture']} width "
+          f"{meta['build']['width']}, {meta['epochs']:.2f} epochs, {meta['seconds']} s) -> {meta['dir']}")
+    return 0
+
+
+def _parse_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--pixel-range {text!r} is not LOW,HIGH; use 0,1 or -1,1") from None
+    if not low < high:
+        raise ConfigError(f"--pixel-range {text!r} needs LOW < HIGH; use 0,1 or -1,1")
+    return low, high
+
+
+def _fake_samples(args: argparse.Namespace):
+    """(samples, pixel range, dataset name or None, data path or None) from --run or --fake."""
+    from ganforge.metrics.evaluate import samples_from_run
+    from ganforge.metrics.features import load_samples
+
+    if args.run:
+        samples, pixel_range, data_cfg = samples_from_run(args.run, args.n, seed=args.seed, ema=args.ema,
+                                                          step=args.step)
+        return samples, pixel_range, data_cfg.name, data_cfg.path
+    if args.ema or args.step is not None:
+        raise ConfigError("--ema and --step apply to --run only; drop them with --fake")
+    samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range))
+    return samples, pixel_range, None, None
+
+
+def _request(args: argparse.Namespace, run_dataset: str | None, run_path: str | None):
+    """The EvalRequest from --real/--dataset/--classifier and the run's dataset."""
+    from ganforge.data import DATASETS
+    from ganforge.metrics.evaluate import EvalRequest
+    from ganforge.metrics.features import load_samples
+
+    real, real_range, split, dataset = None, None, "test", args.dataset or run_dataset
+    if args.real:
+        name, _, part = args.real.partition(":")
+        if name in DATASETS and not Path(args.real).exists():
+            dataset, split = name, part or "test"
+        else:
+            real, real_range = load_samples(args.real, pixel_range=_parse_range(args.pixel_range))
+    if dataset is None and args.classifier:
+        from ganforge.train.classifier import load_classifier
+
+        dataset = load_classifier(args.classifier)[1].get("dataset")
+    if dataset is None:
+        raise ConfigError("say which dataset the samples imitate: --real DATASET[:split] (or --dataset D)")
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    grid = Path(args.json).with_name("nn_grid.png") if args.json else None
+    return EvalRequest(dataset=dataset, metrics=metrics, n=args.n, embedding=args.embedding,
+                       classifier=args.classifier, real_split=split, real=real, real_pixel_range=real_range,
+                       seed=args.seed, data_path=run_path if dataset == run_dataset else None,
+                       feature_cache=False if args.no_cache else None, grid_path=grid, nn_train=args.nn_train)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ganforge.data.cache import write_bytes_atomic
+    from ganforge.metrics.evaluate import evaluate, finite_or_none
+
+    if args.n < 10:
+        raise ConfigError(f"--n must be at least 10 (the inception-style score uses 10 splits), got {args.n}")
+    samples, pixel_range, run_dataset, run_path = _fake_samples(args)
+    req = _request(args, run_dataset, run_path)
+    result = finite_or_none(evaluate(samples, pixel_range, req))
+    text = json.dumps(result, indent=2)
+    if args.json:
+        write_bytes_atomic(Path(args.json), (text + "\n").encode())
+    print(text)
+    return 0

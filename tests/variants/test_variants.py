@@ -1,0 +1,125 @@
+"""Contract over every registered variant, and the pieces of the classic family's steps."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import pytest
+import torch
+
+from ganforge import config as C
+from ganforge.nets import DCGANDiscriminator, DCGANGenerator, WGANGPMNISTCritic, WGANGPMNISTGenerator
+from ganforge.train.batches import BatchStream
+from ganforge.train.session import Session, build_nets
+from ganforge.variants import VARIANTS, DataShape, StepContext
+from ganforge.variants.base import critic_iterations
+from ganforge.variants.scoring import critic_scores, fake_batches, has_batch_statistics
+
+IMAGE = DataShape((1, 28, 28), 10, (-1.0, 1.0))
+TOY = DataShape((2,), 8, None)
+UNIT = DataShape((1, 28, 28), 10, (0.0, 1.0))
+
+
+def tiny_session(model: str, data: DataShape, sets: list[str]) -> Session:
+    net = "mlp" if data is TOY else "dcgan"
+    cfg = C.resolve(sets=[f"model.name={model}", f"model.net={net}", "model.width=4", "model.hidden=8",
+                          "train.batch_size=8", "train.channels_last=false", *sets])
+    spec, nets = build_nets(cfg, data, torch.device("cpu"))
+    images = torch.rand(64, *data.shape) * 2 - 1
+    stream = BatchStream(images, torch.zeros(64, dtype=torch.long), batch_size=8, seed=0)
+    return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), data, stream)
+
+
+def run_steps(session: Session, steps: int, start: int = 0) -> list[dict]:
+    out = []
+    for step in range(start, start + steps):
+        ctx = StepContext(cfg=session.cfg, nets=session.nets, optimizers=session.optimizers,
+                          next_batch=session.stream.next, step=step, device=session.device)
+        out.append({k: float(v) for k, v in session.spec.train_step(ctx).items()})
+    return out
+
+
+@pytest.mark.parametrize("data", [IMAGE, TOY], ids=["image", "toy"])
+@pytest.mark.parametrize("model", VARIANTS.names())
+def test_every_variant_takes_two_finite_steps_and_changes_weights(model, data):
+    session = tiny_session(model, data, ["model.warmup=false"] if model == "wgan" else [])
+    before = {k: [p.detach().clone() for p in v.parameters()] for k, v in session.nets.items()}
+    logs = run_steps(session, 2)
+    assert all(math.isfinite(v) for log in logs for v in log.values())
+    assert {"loss_d", "loss_g"} <= logs[0].keys()
+    for name, net in session.nets.items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[name], net.parameters(), strict=True)), name
+    samples = session.spec.generate(session.nets, session.cfg, 5)
+    assert samples.shape == (5, *data.shape)
+
+
+def test_warmup_critic_schedule():
+    counts = [critic_iterations(s, 5, True) for s in (0, 24, 25, 26, 499, 500, 501, 1000)]
+    assert counts == [100, 100, 5, 5, 5, 100, 5, 100]
+    assert [critic_iterations(s, 5, False) for s in (0, 500)] == [5, 5]
+
+
+def test_wgan_clips_every_critic_weight():
+    session = tiny_session("wgan", IMAGE, ["model.warmup=false", "model.clip=0.005"])
+    run_steps(session, 1)
+    for p in session.nets["critic"].parameters():
+        assert float(p.abs().max()) <= 0.005 + 1e-12
+
+
+def test_wgan_warmup_uses_a_hundred_critic_batches():
+    session = tiny_session("wgan", TOY, [])
+    run_steps(session, 1, start=0)
+    assert session.stream.epoch * session.stream.batches_per_epoch + session.stream.position == 100
+
+
+def test_joint_critic_pass_equals_separate_passes():
+    torch.manual_seed(0)
+    critic = WGANGPMNISTCritic(dim=4)
+    assert not has_batch_statistics(critic)
+    real, fake = torch.rand(6, 1, 28, 28), torch.rand(6, 1, 28, 28)
+    r, f = critic_scores(critic, real, fake)
+    torch.testing.assert_close(r, critic(real), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(f, critic(fake), rtol=1e-5, atol=1e-6)
+    bn = DCGANDiscriminator(image_shape=(1, 28, 28), width=4, norm="batch")
+    assert has_batch_statistics(bn)
+    r, f = critic_scores(bn, real, fake)
+    torch.testing.assert_close(f, bn(fake), rtol=1e-5, atol=1e-6)  # separate pass: own batch statistics
+
+
+def test_batched_fakes_equal_separate_generator_passes():
+    torch.manual_seed(1)
+    g = WGANGPMNISTGenerator(z_dim=8, dim=4)
+    torch.manual_seed(7)
+    batched = fake_batches(g, 3, 5, 8, device=torch.device("cpu"), autocast=contextlib.nullcontext)
+    torch.manual_seed(7)
+    z = torch.randn(15, 8)
+    with torch.no_grad():
+        separate = [g(chunk) for chunk in z.chunk(3)]
+    assert len(batched) == 3
+    for a, b in zip(batched, separate, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    bn_gen = DCGANGenerator(z_dim=8, image_shape=(1, 28, 28), width=4)
+    out = fake_batches(bn_gen, 3, 4, 8, device=torch.device("cpu"), autocast=contextlib.nullcontext)
+    assert [tuple(o.shape) for o in out] == [(4, 1, 28, 28)] * 3
+
+
+def test_minimax_and_non_saturating_generator_losses_differ():
+    logs = {}
+    for g_loss in ("minimax", "non-saturating"):
+        torch.manual_seed(0)
+        session = tiny_session("gan", TOY, [f"model.g_loss={g_loss}"])
+        logs[g_loss] = run_steps(session, 1)[0]
+    assert logs["minimax"]["loss_g"] < 0 < logs["non-saturating"]["loss_g"]
+    assert logs["minimax"]["loss_d"] == pytest.approx(logs["non-saturating"]["loss_d"], rel=1e-6)
+
+
+def test_wgan_gp_methods_give_the_same_step():
+    results = []
+    for method in ("autograd", "explicit"):
+        torch.manual_seed(0)
+        session = tiny_session("wgan-gp", UNIT, ["model.net=wgan-gp-mnist", f"model.gp_method={method}"])
+        results.append(run_steps(session, 2))
+    for a, b in zip(*results, strict=True):
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
