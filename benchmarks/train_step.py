@@ -22,13 +22,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from plain_wgan_gp_mnist import PlainTrainer  # noqa: E402
-
 from ganforge import config as C  # noqa: E402
 from ganforge.train.batches import BatchStream  # noqa: E402
 from ganforge.train.runtime import cpu_has_native_bf16, to_memory_format  # noqa: E402
 from ganforge.train.session import Session, build_nets  # noqa: E402
 from ganforge.variants import DataShape, StepContext  # noqa: E402
+from plain_wgan_gp_mnist import PlainTrainer  # noqa: E402
 
 PLAIN = ["train.precision=fp32", "train.channels_last=false", "train.compile=false"]
 SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32), "svhn": (3, 32, 32)}

@@ -78,18 +78,19 @@ def test_resume_after_kill_is_bit_for_bit(tmp_path, base, ema):
     assert strip == [{k: v for k, v in json.loads(x).items() if k != "it_per_s"} for x in log_b]
 
 
-def test_sigterm_finishes_step_checkpoints_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_finishes_step_checkpoints_and_says_how_to_resume(tmp_path, sig):
     run = tmp_path / "run"
     proc = start("train", *TOY, "--steps", "1000", "--out", str(run), "--set", "train.checkpoint_every=500",
                  env={"GANFORGE_TEST_STALL_AT_STEP": "7"})
     wait_for_line(proc, "stalled after step 7")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert f"ganforge train --out {run} --resume --steps 1000" in out
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["00000007"]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["steps"] == 7 and summary["stopped_by"] == "SIGTERM"
+    assert summary["steps"] == 7 and summary["stopped_by"] == sig.name
 
 
 def test_resume_refuses_changed_config_unless_allowed(tmp_path):

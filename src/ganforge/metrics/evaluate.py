@@ -9,9 +9,10 @@ Every number comes with a reference computed the same way at the same sample cou
 modes), ``real_test`` holds IS and modes of the real test set. Sets: n generated samples, n test items
 (all of them when the split is smaller, with a note), n training items (a seeded subset), plus 1000 more
 training items as the Parzen validation set (σ chosen there on logspace(-1, 0, 10) for [0, 1] pixels,
-logspace(-3, 0, 13) for toy points). Parzen works in pixel space ([0, 1]) or on raw toy points; KID uses
-subsets of min(1000, n) rows, 100 of them. ``nn`` compares pixel and feature neighbours in the whole
-training split (or ``nn_train`` items) and writes a grid of 32 samples beside their pixel neighbours.
+logspace(-3, 0, 13) for toy points). Parzen works in pixel space ([0, 1]) or on raw toy points. KID uses
+100 subsets of min(1000, n/2) rows (n/2 so that small sets still give distinct subsets). ``nn`` compares
+pixel and feature neighbours in the whole training split (or ``nn_train`` items) and writes a grid of 32
+samples beside their pixel neighbours.
 
 2-D toy runs: the embedding is "identity" (raw points); IS and nn need a classifier and are skipped with a
 note; modes uses the mixture's centres and σ (ring8, grid25).
@@ -169,7 +170,7 @@ def _fid(s: EvalSets) -> dict:
 
 def _kid(s: EvalSets) -> dict:
     test = s.features("test")
-    m = min(1000, len(test), len(s.features("fake")))
+    m = min(1000, max(2, min(len(test), len(s.features("fake"))) // 2))
     out = {}
     for role, which in (("fake", "fake"), ("baseline_train", "train")):
         mean, std = kid(test, s.features(which), subsets=100, subset_size=m, seed=s.req.seed)

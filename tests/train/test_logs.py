@@ -1,0 +1,36 @@
+"""RunLogger: a tqdm bar with losses and it/s on a terminal, plain lines elsewhere, JSONL always."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from ganforge.train.logs import RunLogger
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_gets_a_progress_bar_with_losses(tmp_path):
+    stream = FakeTerminal()
+    logger = RunLogger(tmp_path, total=10, start=0, tensorboard=False, stream=stream)
+    for step in range(1, 4):
+        logger.progress(step, {"loss_d": 0.5, "loss_g": 1.25})
+    logger.scalars(3, {"loss_d": 0.5})
+    logger.close()
+    text = stream.getvalue()
+    assert "3/10" in text and "loss_d=0.5" in text and "loss_g=1.25" in text and "step/s" in text
+    assert "step 3/10" not in text  # no plain lines when a bar is shown
+
+
+def test_plain_lines_when_not_a_terminal(tmp_path):
+    stream = io.StringIO()
+    logger = RunLogger(tmp_path, total=10, start=2, tensorboard=False, stream=stream)
+    logger.scalars(4, {"loss_d": 0.25, "it_per_s": 3.0})
+    logger.message("hello")
+    logger.close()
+    assert stream.getvalue().splitlines() == ["step 4/10 loss_d=0.25 it_per_s=3", "hello"]
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert records == [{"step": 4, "loss_d": 0.25, "it_per_s": 3.0}]
