@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install demo test test-all lint fetch-data bench
+.PHONY: install demo test test-all lint fetch-data bench browser
 
 # torch first, pinned to the CPU wheel these machines carry, so pip never pulls a CUDA build.
 install:
@@ -16,7 +16,13 @@ fetch-data: install
 demo: install
 	$(PYTHON) -m ganforge demo
 
-test: fetch-data
+# Debian's chromium renders the HTML report in tests/report (skipped with a note where it is absent).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)) \
+	  || echo "chromium not installed: the browser test of the report will be skipped")
+
+test: fetch-data browser
 	$(PYTHON) -m pytest -q -m "not slow and not gpu"
 
 test-all: fetch-data

@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--path", help="the dataset's folder (imagefolder or official files)")
     train.add_argument("--max-minutes", type=float, help="stop training after this long, then evaluate and save")
-    train.add_argument("--max-steps", type=int)
+    train.add_argument("--max-steps", type=int, help="cap on SGD steps (quick runs)")
+    train.add_argument("--train-size", type=int, help="train on a random subset of this many images")
+    train.add_argument("--test-size", type=int, help="measure accuracy on a random subset of this many test images")
     train.set_defaults(func=_train_classifier)
 
 
@@ -54,7 +56,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     meta = train_classifier(args.dataset, out_dir=args.out, epochs=args.epochs, width=args.width, lr=args.lr,
                             batch_size=args.batch_size, seed=args.seed, data_path=args.path,
-                            max_minutes=args.max_minutes, max_steps=args.max_steps,
+                            max_minutes=args.max_minutes, max_steps=args.max_steps, train_size=args.train_size,
+                            test_size=args.test_size,
                             log=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"test accuracy {meta['test_accuracy']:.4f} ({meta['dataset']}, {meta['architecture']} width "
           f"{meta['build']['width']}, {meta['epochs']:.2f} epochs, {meta['seconds']} s) -> {meta['dir']}")

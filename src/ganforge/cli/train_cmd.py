@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from ganforge.cli.config_cmd import add_config_args, resolve_from_args
@@ -22,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue the run in --out up to --steps")
     train.add_argument("--allow-config-change", action="store_true", help="resume with a changed config")
     train.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this much wall time")
+    train.add_argument("--nproc", type=int, help="data-parallel processes on this machine (launches torchrun; "
+                       "train.batch_size stays the global batch)")
     train.set_defaults(func=_train)
 
     sample = sub.add_parser("sample", help="draw samples from a trained run")
@@ -70,13 +73,18 @@ def _train_config(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ganforge.train.distributed import launch_torchrun, launched_by_torchrun, per_rank_batch
     from ganforge.train.trainer import train
 
     cfg = _train_config(args)
+    if args.nproc is not None and (args.nproc != 1 or launched_by_torchrun()):
+        per_rank_batch(cfg.train.batch_size, max(args.nproc, 1))
+        return launch_torchrun(args.nproc, args.raw_argv)
     max_seconds = args.max_minutes * 60 if args.max_minutes is not None else None
     summary = train(cfg, args.out, resume=args.resume, allow_config_change=args.allow_config_change,
                     max_seconds=max_seconds)
-    print(json.dumps(summary))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(summary))
     return 0
 
 

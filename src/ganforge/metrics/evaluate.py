@@ -40,7 +40,7 @@ from ganforge.metrics.features import (
 )
 from ganforge.metrics.memorization import memorization, neighbour_pairs
 from ganforge.metrics.modes import class_coverage, toy_mode_coverage
-from ganforge.train.classifier import load_classifier, resolve_classifier_dir
+from ganforge.train.classifier import load_classifier
 
 METRIC_NAMES = ("ddm", "is", "fid", "kid", "parzen", "nn", "modes")
 DEFAULT_METRICS = ("ddm", "is", "fid", "kid")
@@ -59,7 +59,7 @@ class EvalRequest:
         n: samples per set (generated, test, training baseline).
         embedding: "logits", "prelogits", "hypercolumns" or "identity".
         classifier: a classifier folder; None = the dataset's default (``ganforge classifier train``).
-        real_split: the split compared against ("test" or "val").
+        real_split: the split compared against ("test"; "train" works too).
         real: (M, C, H, W) images to use instead of the split (``--real PATH``), with ``real_pixel_range``.
         seed: seeds the real subsets and KID's subset draws.
         data_path: the dataset's ``path`` (imagefolder or a folder of official files).
@@ -124,8 +124,6 @@ class EvalSets:
         if not needs & set(req.metrics):
             return None, None
         net, meta = load_classifier(req.classifier or req.dataset)
-        net.pixel_range = tuple(meta["pixel_range"])
-        meta["dir"] = str(resolve_classifier_dir(req.classifier or req.dataset))
         if meta.get("dataset") != req.dataset:
             req.notes.append(f"the classifier was trained on {meta.get('dataset')!r}, not {req.dataset!r}")
         return net, meta

@@ -69,12 +69,12 @@ def embed(classifier: nn.Module | None, images: torch.Tensor, *, embedding: str 
     Returns:
         (N, D) float32 CPU tensor.
     """
-    layers = embedding_layers(classifier, embedding) if embedding != "identity" else []
     if embedding == "identity":
         x = images if pixel_range is None else convert_range(images, pixel_range, (0.0, 1.0))
         return x.detach().reshape(len(x), -1).float().cpu()
-    if classifier is None:
+    if classifier is None and embedding in EMBEDDINGS:
         raise ConfigError(f"embedding {embedding!r} needs a domain classifier; pass one or use 'identity'")
+    layers = embedding_layers(classifier, embedding)
     target = tuple(getattr(classifier, "pixel_range", (-1.0, 1.0)))
     _check_shape(classifier, images)
     if batch_size < 1:
@@ -187,9 +187,9 @@ def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None) -> 
         raise ConfigError(f"samples {path} not found or not .npy/.npz/a folder of images; write them with "
                           "`ganforge sample --npz FILE`")
     try:
+        if path.suffix == ".npy":
+            return _as_samples(np.load(path, allow_pickle=False), pixel_range, path)
         with np.load(path, allow_pickle=False) as data:
-            if path.suffix == ".npy":
-                return _as_samples(np.asarray(data), pixel_range, path)
             key = next((k for k in ("samples", "images") if k in data.files), None)
             if key is None:
                 raise ConfigError(f"{path} holds {sorted(data.files)}, no 'samples' or 'images' array; "

@@ -57,13 +57,13 @@ def nearest_neighbours(queries: ArrayLike, keys: ArrayLike, *, block_rows: int =
     if block_rows < 1 or block_cols < 1 or candidates < 1:
         raise ConfigError("block_rows, block_cols and candidates must be positive integers")
     center = k.mean(0)
-    q, k = q - center, k - center  # distances unchanged; the expansion loses less
-    k_sq = k.square().sum(1)
+    k_c = k - center  # centred copies for the float32 expansion (it loses less); exact distances use the originals
+    k_sq = k_c.square().sum(1)
     dist = torch.empty(len(q), dtype=torch.float64)
     index = torch.empty(len(q), dtype=torch.int64)
     for i in range(0, len(q), block_rows):
         qb = q[i:i + block_rows]
-        cand = _candidates(qb, k, k_sq, block_cols, min(candidates, len(k)))  # (rows, c)
+        cand = _candidates(qb - center, k_c, k_sq, block_cols, min(candidates, len(k)))  # (rows, c)
         exact = (qb.double()[:, None, :] - k[cand].double()).square().sum(2).sqrt()  # (rows, c)
         best = exact.argmin(1)
         dist[i:i + len(qb)] = exact.gather(1, best[:, None])[:, 0]

@@ -184,11 +184,15 @@ def resolve_classifier_dir(source: str | Path) -> Path:
 
 
 def load_classifier(source: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """Load a saved classifier, verifying the weights' sha256; returns (module in eval mode, metadata).
+    """Load a saved classifier, verifying the weights' sha256.
 
     Args:
         source: a dataset name (its default classifier) or a folder written by :func:`train_classifier`.
         map_location: device of the loaded weights.
+
+    Returns:
+        (module in eval mode with ``pixel_range`` set to the (low, high) it was trained on,
+        the ``classifier.json`` metadata plus "dir").
     """
     folder = resolve_classifier_dir(source)
     meta = _read_meta(folder, source)
@@ -200,10 +204,11 @@ def load_classifier(source: str | Path, *, map_location: str | torch.device = "c
     try:
         net = NETS.get(meta["architecture"]).build(**meta["build"])
         net.load_state_dict(safetensors.torch.load(data))
-    except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
+        net.pixel_range = tuple(float(v) for v in meta["pixel_range"])  # what metrics.features.embed expects
+    except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"classifier in {folder} does not build ({reason}); retrain with `{retrain}`") from None
-    return net.to(map_location).eval(), meta
+    return net.to(map_location).eval(), {**meta, "dir": str(folder)}
 
 
 def _train_command(dataset: str, folder: Path) -> str:

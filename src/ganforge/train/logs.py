@@ -74,3 +74,19 @@ class RunLogger:
             self._tb.flush()
             self._tb.close()
         self._file.close()
+
+
+class NullLogger:
+    """A :class:`RunLogger` that writes nothing (processes other than rank 0 of a distributed run)."""
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        pass
+
+    def progress(self, step: int, values: dict[str, float]) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

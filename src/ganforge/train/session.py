@@ -17,6 +17,7 @@ from ganforge.config import Config, config_from_json, to_dict
 from ganforge.errors import CheckpointError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.batches import BatchStream
+from ganforge.train.distributed import per_rank_batch
 from ganforge.train.ema import make_ema
 from ganforge.train.rng import restore_rng_state
 from ganforge.train.runtime import autocast_factory, resolve_precision, select_device, to_memory_format
@@ -39,6 +40,7 @@ class Session:
     stream: BatchStream | None = None
     ema: dict[str, nn.Module] = field(default_factory=dict)
     step: int = 0
+    saved_step: int | None = None
 
     def autocast(self):
         return autocast_factory(self.precision, self.device)
@@ -73,8 +75,10 @@ def build_nets(cfg: Config, data_shape: DataShape, device: torch.device) -> tupl
     return spec, nets
 
 
-def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None) -> Session:
-    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``."""
+def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
+                  shard: tuple[int, int] = (0, 1)) -> Session:
+    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``; with
+    ``shard=(rank, world)`` the stream yields this process's ``batch_size // world`` of each batch."""
     device = select_device(cfg.train.device)
     stream = None
     if with_data:
@@ -82,8 +86,9 @@ def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape 
         data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
         images = to_memory_format(data.images.to(device), False)
         chl = cfg.train.channels_last
-        stream = BatchStream(images, data.labels.to(device), batch_size=cfg.train.batch_size,
-                             seed=cfg.train.seed, transform=lambda x: to_memory_format(x, chl))
+        batch = per_rank_batch(cfg.train.batch_size, shard[1])
+        stream = BatchStream(images, data.labels.to(device), batch_size=batch, seed=cfg.train.seed,
+                             transform=lambda x: to_memory_format(x, chl), shard=shard)
     assert data_shape is not None
     spec, nets = build_nets(cfg, data_shape, device)
     optimizers = spec.build_optimizers(cfg, nets)
@@ -97,20 +102,21 @@ def _as_list(value) -> list | None:
     return list(value) if value is not None else None
 
 
-def save(session: Session, run_dir: Path) -> Path:
+def save(session: Session, run_dir: Path, *, extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
     """Write a checkpoint of the whole session at ``session.step`` (the checkpoint module captures
-    every global RNG state itself)."""
+    every global RNG state itself; ``extra_tensors`` such as other processes' RNG states go along)."""
     meta = {"config": to_dict(session.cfg), "model": session.cfg.model.name, "step": session.step,
             "data_order": session.stream.state_dict() if session.stream else None,
             "data_shape": {"shape": list(session.data_shape.shape), "num_classes": session.data_shape.num_classes,
                            "pixel_range": _as_list(session.data_shape.pixel_range)},
             "precision": session.precision}
     return ckpt.save_checkpoint(run_dir, session.step, modules=session.modules(), optimizers=session.optimizers,
-                                meta=meta, keep_last=session.cfg.train.keep_last)
+                                extra_tensors=extra_tensors, meta=meta, keep_last=session.cfg.train.keep_last)
 
 
-def restore(session: Session, path: Path) -> None:
-    """Load a checkpoint into ``session`` and restore every RNG and the data order.
+def restore(session: Session, path: Path) -> ckpt.LoadedCheckpoint:
+    """Load a checkpoint into ``session`` and restore every RNG and the data order; returns what was
+    loaded (its ``extra_tensors`` hold the other processes' RNG states of a distributed run).
 
     Optimizer hyperparameters (lr, betas, ...) come from the current config, so a resume with
     ``--allow-config-change`` really uses the new values; the moments and step counts come from
@@ -122,10 +128,11 @@ def restore(session: Session, path: Path) -> None:
     for name, opt in session.optimizers.items():
         for group, hyper in zip(opt.param_groups, fresh[name], strict=True):
             group.update(hyper)
-    session.step = int(loaded.meta["step"])
+    session.step = session.saved_step = int(loaded.meta["step"])
     if session.stream is not None and loaded.meta.get("data_order"):
         session.stream.load_state_dict(loaded.meta["data_order"])
     restore_rng_state(loaded.rng_tensors, loaded.rng_json)
+    return loaded
 
 
 def read_config(path: Path) -> Config:

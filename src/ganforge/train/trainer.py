@@ -19,9 +19,10 @@ import torch
 from ganforge.config import Config, dump_yaml, to_dict
 from ganforge.errors import CheckpointError, ConfigError, TrainingError
 from ganforge.train import checkpoint as ckpt
+from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
-from ganforge.train.logs import RunLogger
+from ganforge.train.logs import NullLogger, RunLogger
 from ganforge.train.session import Session, build_session, read_config, restore, save
 from ganforge.variants import StepContext
 
@@ -86,20 +87,26 @@ def _truncate_log(run_dir: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
-def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bool) -> Session:
-    """Build the session, restoring the latest checkpoint when resuming."""
+def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bool,
+            workers: Workers | None = None) -> Session:
+    """Build the session, restoring the latest checkpoint when resuming (every process reads it,
+    only rank 0 writes)."""
+    workers = workers or Workers()
     latest = ckpt.latest_checkpoint(run_dir) if run_dir.exists() else None
+    workers.check_same_checkpoint(latest)
     if latest is not None and not resume:
         raise CheckpointError(f"{run_dir} already holds a run (step {int(latest.name)}); pass --resume to "
                               "continue it or choose another --out")
     if latest is not None:
         check_resume_config(cfg, latest, allow_config_change)
-    session = build_session(cfg)
-    if latest is not None:
-        restore(session, latest)
-        _truncate_log(run_dir, session.step)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+    session = build_session(cfg, shard=workers.shard)
+    extra = restore(session, latest).extra_tensors if latest is not None else {}
+    workers.attach(session, extra, restored=latest is not None)
+    if workers.is_main:
+        if latest is not None:
+            _truncate_log(run_dir, session.step)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(dump_yaml(cfg))
     return session
 
 
@@ -126,43 +133,62 @@ def _check_finite(values: dict[str, float], step: int, run_dir: Path) -> None:
                                 "lower the learning rate or check the data")
 
 
-def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict, stop: bool) -> None:
+def _save(session: Session, run_dir: Path, workers: Workers) -> None:
+    """Checkpoint on rank 0; every process takes part (rank 0 gathers their RNG states)."""
+    extra = workers.gather_rng_states()
+    if workers.is_main:
+        save(session, run_dir, extra_tensors=extra)
+    session.saved_step = session.step
+
+
+def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict, stop: bool,
+                workers: Workers) -> None:
     t = session.cfg.train
     step = session.step
     last = step == t.steps
     if step % t.log_every == 0 or last:
         logger.scalars(step, values)
     logger.progress(step, values)
-    if step % t.sample_every == 0 or last:
+    if (step % t.sample_every == 0 or last) and workers.is_main:
         write_samples(session, run_dir, step)
     if step % t.checkpoint_every == 0 or last or stop:
-        save(session, run_dir)
+        _save(session, run_dir, workers)
+
+
+def _agree_stop(stopper: StopSignal, deadline: float | None, workers: Workers) -> bool:
+    """Whether to stop before the next step: a signal or the deadline on any process."""
+    if not stopper.requested and deadline is not None and time.monotonic() >= deadline:
+        stopper.requested = "time limit"
+    _, agreed = workers.agree({}, stopper.requested)
+    stopper.requested = stopper.requested or agreed
+    return bool(agreed)
 
 
 def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSignal,
-             deadline: float | None = None) -> list[float]:
+             deadline: float | None = None, workers: Workers | None = None) -> list[float]:
     """Generator steps from ``session.step`` to ``cfg.train.steps`` (or until ``deadline``, a
-    ``time.monotonic()`` value, which stops like a signal); returns per-step seconds."""
+    ``time.monotonic()`` value, which stops like a signal); returns per-step seconds. With several
+    ``workers``, logged values are means over processes and stops are agreed by all."""
     cfg = session.cfg
+    workers = workers or Workers()
+    step_cfg = workers.step_config(cfg)
     times: list[float] = []
     values: dict[str, float] = {}
-    while session.step < cfg.train.steps and not stopper.requested:
-        if deadline is not None and time.monotonic() >= deadline:
-            stopper.requested = "time limit"
-            break
+    while session.step < cfg.train.steps and not _agree_stop(stopper, deadline, workers):
         t0 = time.perf_counter()
-        ctx = StepContext(cfg=cfg, nets=session.nets, optimizers=session.optimizers,
+        workers.sync_buffers(session.nets)
+        ctx = StepContext(cfg=step_cfg, nets=session.nets, optimizers=session.optimizers,
                           next_batch=session.stream.next, step=session.step, device=session.device,
                           autocast=session.autocast())
         out = session.spec.train_step(ctx)
-        values = {k: float(v) for k, v in out.items()}
+        values, stop = workers.agree({k: float(v) for k, v in out.items()}, stopper.requested)
         _check_finite(values, session.step + 1, run_dir)
         for name, ema_net in session.ema.items():
             update_ema(ema_net, session.nets[name], cfg.train.ema)
         times.append(time.perf_counter() - t0)
         session.step += 1
         values["it_per_s"] = 1.0 / max(times[-1], 1e-9)
-        _after_step(session, run_dir, logger, values, bool(stopper.requested))
+        _after_step(session, run_dir, logger, values, bool(stop), workers)
         _test_stall(session.step, stopper)
     return times
 
@@ -188,27 +214,32 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
         The summary also written to ``RUN/summary.json``: steps, wall_s, steps_per_second (steady
         state, first 3 steps excluded), final losses, and ``stopped_by`` when a signal ended it.
     """
-    run_dir = Path(run_dir)
-    session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change)
-    start, t0 = session.step, time.perf_counter()
-    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-    logger = RunLogger(run_dir, total=cfg.train.steps, start=start)
+    run_dir, workers = Path(run_dir), start_workers(cfg)
     try:
-        with StopSignal() as stopper:
-            times = run_loop(session, run_dir, logger, stopper, deadline)
-        if stopper.requested:
-            latest = ckpt.latest_checkpoint(run_dir)
-            if latest is None or int(latest.name) != session.step:
-                save(session, run_dir)
-            logger.message(f"stopped by {stopper.requested} after step {session.step}; checkpoint saved; "
-                           f"resume with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}")
+        session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
+        start, t0 = session.step, time.perf_counter()
+        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+        logger = RunLogger(run_dir, total=cfg.train.steps, start=start) if workers.is_main else NullLogger()
+        try:
+            with StopSignal() as stopper:
+                times = run_loop(session, run_dir, logger, stopper, deadline, workers)
+            _, stopped_by = workers.agree({}, stopper.requested)
+            if stopped_by:
+                if session.saved_step != session.step:
+                    _save(session, run_dir, workers)
+                nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
+                logger.message(f"stopped by {stopped_by} after step {session.step}; checkpoint saved; resume "
+                               f"with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}{nproc}")
+        finally:
+            logger.close()
+        wall = time.perf_counter() - t0
+        return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
     finally:
-        logger.close()
-    return _write_summary(session, run_dir, times, time.perf_counter() - t0, start, stopper.requested)
+        workers.close()
 
 
 def _write_summary(session: Session, run_dir: Path, times: list[float], wall: float, start: int,
-                   stopped_by: str | None) -> dict:
+                   stopped_by: str | None, write: bool = True) -> dict:
     steady = times[3:]
     final = {}
     log = run_dir / "log.jsonl"
@@ -219,5 +250,6 @@ def _write_summary(session: Session, run_dir: Path, times: list[float], wall: fl
                "steps_per_second": (len(steady) / sum(steady)) if steady else None,
                "precision": session.precision, "device": str(session.device), "final": final,
                "stopped_by": stopped_by}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if write:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
