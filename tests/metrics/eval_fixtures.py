@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganforge.data import dataset_info
 from ganforge.train.classifier import train_classifier
 
 TINY_WIDTH = 0.125  # conv widths 8, 16, 32: a few ms per batch
+ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1"}  # for subprocesses, as one_thread() for this one
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread: these tiny workloads gain little from two, and on a shared, oversubscribed
+    2-core machine two threads were measured 3x slower in wall time (OpenMP waits), one thread not at all."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def require_mnist() -> None:

@@ -8,11 +8,17 @@ import math
 import pytest
 import safetensors.torch
 import torch
-from eval_fixtures import tiny_classifier
+from eval_fixtures import one_thread, tiny_classifier
 
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.nets import NETS, MNISTClassifier, ResNetClassifier
 from ganforge.train.classifier import build_classifier, load_classifier, save_classifier
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with one_thread():
+        yield
 
 
 def test_mnist_classifier_is_the_spec_encoder_at_width_1():

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from eval_fixtures import cache_with_real_mnist, require_mnist, tiny_classifier
+from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, require_mnist, tiny_classifier
 
 from ganforge.data import load_dataset
 from ganforge.errors import ConfigError
@@ -20,9 +20,15 @@ from ganforge.metrics.features import subset_indices
 N = 500
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with one_thread():
+        yield
+
+
 def ganforge(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env})
+                          env={**os.environ, **ONE_THREAD_ENV, **env})
 
 
 def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:

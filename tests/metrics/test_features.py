@@ -5,11 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from eval_fixtures import one_thread
 from PIL import Image
 
 from ganforge.errors import ConfigError
 from ganforge.metrics.features import embed, feature_cache_path, load_samples, real_features
 from ganforge.nets import MNISTClassifier, ResNetClassifier
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from eval_fixtures import require_mnist
+from eval_fixtures import one_thread, require_mnist
 
 from ganforge.data import load_dataset
 from ganforge.metrics import memorization, memorization_summary, nearest_neighbours, neighbour_pairs
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with one_thread():
+        yield
 
 
 @pytest.mark.parametrize("block", [(1, 1), (7, 13), (512, 8192)])

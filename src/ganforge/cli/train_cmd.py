@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from ganforge.cli.config_cmd import add_config_args, resolve_from_args
@@ -79,7 +80,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = _train_config(args)
     if args.nproc is not None and (args.nproc != 1 or launched_by_torchrun()):
         per_rank_batch(cfg.train.batch_size, max(args.nproc, 1))
-        return launch_torchrun(args.nproc, args.raw_argv)
+        return launch_torchrun(args.nproc, getattr(args, "raw_argv", sys.argv[1:]))
     max_seconds = args.max_minutes * 60 if args.max_minutes is not None else None
     summary = train(cfg, args.out, resume=args.resume, allow_config_change=args.allow_config_change,
                     max_seconds=max_seconds)
