@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import safetensors.torch
@@ -265,20 +266,34 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:
     """Run ``python -m torch.distributed.run --standalone --nproc-per-node nproc -m ganforge <argv>``
-    (``argv`` without ``--nproc``) and return its exit status; SIGTERM is passed on to it, SIGINT
-    (Ctrl-C reaches the whole process group) is left to it."""
+    (``argv`` without ``--nproc``) and return its exit status. SIGINT and SIGTERM go to the workers
+    (torchrun's children, else torchrun), which finish the step, checkpoint and exit 0, as one process does."""
     if launched_by_torchrun():
         raise ConfigError("--nproc launches torchrun itself; drop --nproc when running under torchrun")
     if nproc < 1:
         raise ConfigError(f"--nproc must be at least 1, got {nproc}")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
            "-m", "ganforge", *_without_nproc(argv)]
-    proc = subprocess.Popen(cmd)
-    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    signal.signal(signal.SIGINT, lambda *_: None)
-    signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+    proc = subprocess.Popen(cmd, start_new_session=True)  # Ctrl-C reaches this process only
+
+    def forward(signum: int, frame) -> None:
+        workers = _children(proc.pid)
+        for pid in workers:
+            os.kill(pid, signum)
+        if not workers:
+            proc.send_signal(signum)
+
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return proc.wait()
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def _children(pid: int) -> list[int]:
+    """Child process ids of ``pid`` (Linux /proc; [] elsewhere)."""
+    try:
+        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
