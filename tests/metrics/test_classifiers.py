@@ -8,11 +8,11 @@ import math
 import pytest
 import safetensors.torch
 import torch
-from eval_fixtures import one_thread, tiny_classifier
+from eval_fixtures import one_thread, require_mnist, tiny_classifier
 
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.nets import NETS, MNISTClassifier, ResNetClassifier
-from ganforge.train.classifier import build_classifier, load_classifier, save_classifier
+from ganforge.train.classifier import build_classifier, load_classifier, save_classifier, train_classifier
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -83,6 +83,14 @@ def test_tiny_classifier_learns_real_mnist(trained):
     saved = json.loads((folder / "classifier.json").read_text())
     assert saved["architecture"] == "mnist-classifier" and saved["pixel_range"] == [-1.0, 1.0]
     assert saved["dataset"] == "mnist" and saved["build"]["width"] == 0.125 and len(saved["sha256"]) == 64
+
+
+def test_max_minutes_stops_early_and_still_saves(tmp_path):
+    require_mnist()
+    meta = train_classifier("mnist", out_dir=tmp_path, width=0.125, epochs=100, train_size=640, test_size=100,
+                            max_minutes=0.002)  # 0.12 s
+    assert meta["planned_steps"] == 1000 and 1 <= meta["steps"] < 1000
+    assert (tmp_path / "classifier.json").is_file() and 0.0 <= meta["test_accuracy"] <= 1.0
 
 
 def test_save_load_round_trip_and_tamper_refused(trained, tmp_path):

@@ -6,10 +6,12 @@ cross-entropy. ganforge's choices, all arguments of :func:`train_classifier`: mo
 :class:`~ganforge.nets.classifiers.MNISTClassifier` (the PPGN encoder at width 1), other sets
 :class:`~ganforge.nets.classifiers.ResNetClassifier`.
 
-Per-dataset defaults (``DEFAULTS``) were chosen from per-batch timings on the 2-core CPU (batch 64, fp32):
-MNISTClassifier width 1 ≈ 0.26 s/batch (≈ 4.2 min/epoch), width 0.5 ≈ 0.07-0.10 s/batch (≈ 1.2-1.6 min/epoch).
-MNIST: width 1 (the exact PPGN E), 3 epochs, ≈ 13 min. Fashion-MNIST: width 0.5, 8 epochs, ≈ 12 min
-(more epochs matter more than width there).
+Per-dataset defaults (``DEFAULTS``), from per-batch timings on the shared 2-core CPU (batch 64, fp32, fwd +
+bwd + SGD step; load average ~1.7): MNISTClassifier width 1 ≈ 0.26 s/batch (≈ 4.1 min/epoch), width 0.5 ≈
+0.07-0.10 s/batch (≈ 1.1-1.6 min/epoch); with other jobs running (load ~4) both were 2-5x slower.
+MNIST: width 0.5, 4 epochs (≈ 5-7 min; a width-0.125 proxy already reaches 98.8% after 2 epochs);
+``--width 1 --epochs 3`` is the exact PPGN encoder (≈ 13 min). Fashion-MNIST: width 0.5, 10 epochs with
+left-right flips (≈ 11-16 min; width-0.125/0.25 proxies reach 87.6-87.8% after 2-3 epochs).
 
 A trained classifier is two files in one folder (default ``<data cache>/classifiers/<dataset>/``):
 ``classifier.safetensors`` (the state dict) and ``classifier.json`` (architecture, build arguments,
@@ -42,7 +44,7 @@ META_FILE = "classifier.json"
 FORMAT = "ganforge.classifier"
 DEFAULTS: dict[str, dict[str, Any]] = {
     "mnist": {"width": 0.5, "epochs": 4, "lr": 0.05, "flip": False},
-    "fashion-mnist": {"width": 0.5, "epochs": 8, "lr": 0.05, "flip": True},
+    "fashion-mnist": {"width": 0.5, "epochs": 10, "lr": 0.05, "flip": True},
     "cifar10": {"width": 1.0, "epochs": 15, "lr": 0.05, "flip": True},
 }
 FALLBACK = {"width": 1.0, "epochs": 15, "lr": 0.05, "flip": False}  # ResNet for other sets (svhn: digits, no flip)
@@ -88,17 +90,27 @@ def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_s
 
 
 def _fit(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, steps: int, batch_size: int, lr: float,
-         seed: int, flip: bool, deadline: float | None, log: Callable[[str], None] | None) -> int:
+         seed: int, flip: bool, budget_s: float | None, log: Callable[[str], None] | None) -> int:
     """SGD (momentum 0.9, weight decay 5e-4, cosine decay) for ``steps`` steps; returns the steps taken.
 
     ``flip`` mirrors a random half of every batch left-right (for clothes and objects, not for digits).
+    With a time budget the cosine follows whichever runs out first, steps or seconds, so a run stopped by
+    the clock still ends at a small learning rate.
     """
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     order = torch.Generator().manual_seed(seed)
     per_epoch = max(1, len(images) // batch_size)
+    start = time.monotonic()
     net.train()
     for step in range(steps):
+        progress = step / steps
+        if budget_s is not None:
+            elapsed = time.monotonic() - start
+            if elapsed >= budget_s:
+                return step
+            progress = max(progress, elapsed / budget_s)
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * progress))
         if step % per_epoch == 0:
             perm = torch.randperm(len(images), generator=order)
         idx = perm[(step % per_epoch) * batch_size:(step % per_epoch + 1) * batch_size]
@@ -109,11 +121,8 @@ def _fit(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, steps: i
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        sched.step()
         if log is not None and ((step + 1) % per_epoch == 0 or step + 1 == steps):
             log(f"step {step + 1}/{steps} epoch {(step + 1) / per_epoch:.2f} loss {loss.item():.4f}")
-        if deadline is not None and time.monotonic() > deadline:
-            return step + 1
     return steps
 
 
@@ -130,7 +139,8 @@ def train_classifier(dataset: str, *, out_dir: str | Path | None = None, epochs:
         epochs, width, lr: default from ``DEFAULTS`` for the dataset.
         batch_size, seed: SGD batch size; seed of the initialisation and the data order.
         data_path: the dataset's ``path`` (imagefolder or a folder of official files).
-        max_minutes: stop training after this many minutes (the classifier is still evaluated and saved).
+        max_minutes: stop training after this many minutes (the learning rate decays over that time too;
+            the classifier is still evaluated and saved).
         max_steps: cap on SGD steps (tests and quick runs).
         train_size, test_size: random subsets of the splits (default: all of them).
         log: receives one progress line per epoch.
@@ -151,9 +161,9 @@ def train_classifier(dataset: str, *, out_dir: str | Path | None = None, epochs:
     steps = max(1, round(recipe["epochs"] * max(1, len(x) // batch_size)))
     steps = steps if max_steps is None else min(steps, max_steps)
     start = time.monotonic()
-    deadline = None if max_minutes is None else start + 60.0 * max_minutes
+    budget = None if max_minutes is None else 60.0 * max_minutes
     taken = _fit(net, x, y, steps=steps, batch_size=batch_size, lr=recipe["lr"], seed=seed, flip=recipe["flip"],
-                 deadline=deadline, log=log)
+                 budget_s=budget, log=log)
     meta = {"architecture": arch, "build": build, "dataset": dataset, "pixel_range": list(train.pixel_range),
             "input_shape": list(x.shape[1:]), "classes": train.classes, "test_accuracy": accuracy(net, x_test, y_test),
             "test_size": len(x_test), "train_size": len(x), "epochs": taken / max(1, len(x) // batch_size),

@@ -42,8 +42,15 @@ class Session:
     step: int = 0
     saved_step: int | None = None
 
+    compiled: dict[str, nn.Module] = field(default_factory=dict)
+
     def autocast(self):
         return autocast_factory(self.precision, self.device)
+
+    def step_nets(self) -> dict[str, nn.Module]:
+        """The nets a train step calls: ``torch.compile`` wrappers where ``train.compile`` made them
+        (weights shared with ``nets``, which checkpoints and EMA use)."""
+        return {**self.nets, **self.compiled}
 
     def modules(self) -> dict[str, nn.Module]:
         """Every module that a checkpoint holds (nets and their EMA copies)."""
@@ -75,6 +82,17 @@ def build_nets(cfg: Config, data_shape: DataShape, device: torch.device) -> tupl
     return spec, nets
 
 
+def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -> dict[str, nn.Module]:
+    """``torch.compile`` the generator-side nets (``spec.sample_nets``) when ``enabled``.
+
+    Critics are left eager: the gradient penalty's double backward is not supported by
+    torch.compile (torch 2.13), and the explicit penalty reads the critic's layers directly.
+    """
+    if not enabled:
+        return {}
+    return {name: torch.compile(nets[name]) for name in spec.sample_nets if name in nets}
+
+
 def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
                   shard: tuple[int, int] = (0, 1)) -> Session:
     """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``; with
@@ -94,8 +112,9 @@ def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape 
     optimizers = spec.build_optimizers(cfg, nets)
     ema = {k: make_ema(nets[k]) for k in spec.sample_nets} if cfg.train.ema > 0 else {}
     precision = resolve_precision(cfg.train.precision, device)
+    compiled = compile_nets(nets, spec, cfg.train.compile)
     torch.manual_seed(cfg.train.seed + 1)
-    return Session(cfg, spec, device, precision, nets, optimizers, data_shape, stream, ema)
+    return Session(cfg, spec, device, precision, nets, optimizers, data_shape, stream, ema, compiled=compiled)
 
 
 def _as_list(value) -> list | None:

@@ -177,7 +177,7 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
     while session.step < cfg.train.steps and not _agree_stop(stopper, deadline, workers):
         t0 = time.perf_counter()
         workers.sync_buffers(session.nets)
-        ctx = StepContext(cfg=step_cfg, nets=session.nets, optimizers=session.optimizers,
+        ctx = StepContext(cfg=step_cfg, nets=session.step_nets(), optimizers=session.optimizers,
                           next_batch=session.stream.next, step=session.step, device=session.device,
                           autocast=session.autocast())
         out = session.spec.train_step(ctx)
