@@ -7,8 +7,9 @@ Timings interleave each run with its baselines in one process after a warm-up an
 and median over rounds (the machine is shared and noisy). Peak memory is the peak RSS of the run minus the RSS
 before it, in a fresh subprocess (VmHWM reset through /proc/self/clear_refs), measured after the inputs
 exist and after a tiny warm-up call (library loading and thread pools are not counted).
-- DDM (Basart 2017 eq. 3.4) 10k × 10k, 10-d: ganforge (float64 tiles, running log-sum-exp) vs a float32
-  matmul expansion (fast, inaccurate when T == G) vs blocked scipy cdist + logsumexp (float64 reference).
+- DDM (Basart 2017 eq. 3.4) 10k × 10k, 10-d: ganforge (float64 tiles, running log-sum-exp; torch's
+  threads and one thread) vs a float32 matmul expansion (fast, inaccurate when T == G) vs blocked scipy
+  cdist + logsumexp (float64 reference).
 - DDM 50k × 50k: time and peak RSS increase.
 - Parzen 10k samples × 10k test points, 784-d (MNIST pixels), 10 bandwidths: one distance pass for all σ
   vs one pass per σ vs the direct-difference loop of Goodfellow et al.'s parzen_ll.py (extrapolated).
@@ -51,6 +52,16 @@ def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, 
             for n, t in times.items()}
 
 
+def with_threads(n: int, fn: Callable[[], object]) -> object:
+    """Run ``fn`` with ``n`` torch intra-op threads, then restore the setting."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(old)
+
+
 def ddm_float32_expansion(t: torch.Tensor, g: torch.Tensor, rows: int = 256, cols: int = 1024) -> float:
     """Baseline: DDM from float32 ||a||² + ||b||² - 2ab tiles with a running log-sum-exp."""
     t2, g2 = (t * t).sum(1), (g * g).sum(1)
@@ -80,6 +91,7 @@ def bench_ddm(n: int, rounds: int) -> dict[str, object]:
     t64, g64 = t.double().numpy(), g.double().numpy()
     timing = interleaved({
         "ganforge": lambda: ddm(t, g),
+        "ganforge_1_thread": lambda: with_threads(1, lambda: ddm(t, g)),
         "float32_expansion": lambda: ddm_float32_expansion(t, g),
         "scipy_cdist_blocked": lambda: ddm_scipy_blocked(t64, g64),
     }, rounds)
@@ -210,15 +222,20 @@ def in_fresh_process(job: str, n: int) -> dict[str, object]:
 
 def main(quick: bool) -> None:
     big, n, rounds = (5000, 1000, 2) if quick else (50_000, 10_000, 7)
-    report = {"torch": torch.__version__, "threads": torch.get_num_threads(),
-              "ddm_10k": bench_ddm(n, rounds),
-              "ddm_50k": {"size": f"{big}x{big}x10", **in_fresh_process("ddm", big)},
-              "parzen_10k": bench_parzen(n, 784, 5 if not quick else 1),
-              "parzen_10k_memory": in_fresh_process("parzen", n),
-              "kid_10d": bench_kid(n, 10, rounds, min(1000, n)),
-              "kid_2048d_fresh_process": in_fresh_process("kid2048", n),
-              "fid_512d": bench_fid(64 if quick else 512, rounds),
-              "fid_2048d": bench_fid(128 if quick else 2048, 1 if quick else 3)}
+    sections: dict[str, Callable[[], object]] = {
+        "ddm_10k": lambda: bench_ddm(n, rounds),
+        "ddm_50k": lambda: {"size": f"{big}x{big}x10", **in_fresh_process("ddm", big)},
+        "parzen_10k": lambda: bench_parzen(n, 784, 5 if not quick else 1),
+        "parzen_10k_memory": lambda: in_fresh_process("parzen", n),
+        "kid_10d": lambda: bench_kid(n, 10, rounds, min(1000, n)),
+        "kid_2048d_fresh_process": lambda: in_fresh_process("kid2048", n),
+        "fid_512d": lambda: bench_fid(64 if quick else 512, rounds),
+        "fid_2048d": lambda: bench_fid(128 if quick else 2048, 1 if quick else 3),
+    }
+    report: dict[str, object] = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    for name, section in sections.items():
+        report[name] = section()
+        print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # partial results survive a kill
     print(json.dumps(report, indent=1))
 
 

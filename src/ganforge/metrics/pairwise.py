@@ -5,8 +5,8 @@ For queries q_i and keys k_j this computes, for each scale c,
     L_c(q_i) = log Σ_j exp(-c · C(q_i, k_j)),   C = ||q - k||_2 ("euclidean") or ||q - k||² ("squared"),
 
 the kernel sum behind DDM (Basart 2017, eq. 3.4) and the Gaussian Parzen window (Breuleux et al. 2011;
-Goodfellow et al. 2014, appendix). Memory is one tile of ``block_rows × block_cols`` float64 numbers
-(plus the features), whatever |Q| and |K| are.
+Goodfellow et al. 2014, appendix). Memory is two tiles of rows × cols float64 numbers (4 MiB by default)
+plus the augmented float64 features, (|Q| + |K|) × (D + 2) numbers, whatever |Q| × |K| is.
 
 How (the speed facts in SPEC.md, re-measured in ``benchmarks/metrics.py``):
 1. Both sets are centred on the keys' mean (distances do not change; the expansion below loses less).
@@ -14,11 +14,17 @@ How (the speed facts in SPEC.md, re-measured in ``benchmarks/metrics.py``):
    [q, ||q||², 1] · [-2k, 1, ||k||²]ᵀ = ||q||² + ||k||² - 2 q·k, clamped at 0. Float64 keeps the T == G
    diagonal (true distance 0) accurate: the squared distance of identical points comes out as
    ~eps·||q||² ≈ 1e-16·||q||² instead of 0, so the euclidean cost is at most ~1e-8·||q|| (the square root
-   amplifies the rounding); float32 would give ~3e-4·||q|| and lose ~6e-5 relative DDM when T == G.
+   amplifies the rounding); a float32 expansion gives ~3e-4·||q|| and loses 5e-7 (unit-scale features)
+   to 3e-4 (logit-like features) relative DDM when T == G, against 2e-11 to 3e-9 here.
 3. A running log-sum-exp per row: the running minimum cost m is shared by all scales (c > 0 preserves
    order), sums are rescaled by exp(-c (m_old - m_new)) when m drops, and exp(-c (C - m)) <= 1 never
    overflows. All scales reuse the same distance tile (the Parzen bandwidth search relies on this).
 Results differ across block sizes only by float64 rounding (~1e-15 relative).
+
+Threads: torch's intra-op setting is used as it is. Every tile op is an OpenMP region, and when another
+process competes for the cores the spinning threads make it several times slower (10k × 10k DDM:
+0.3 s on two quiet cores, 0.5 s with one thread, 4-20 s with two threads next to a busy process; see
+``benchmarks/metrics.py``). On a shared machine call ``torch.set_num_threads(1)`` first.
 """
 
 from __future__ import annotations

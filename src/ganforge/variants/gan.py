@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 
 from ganforge.config import MODEL_CONFIGS, OptimConfig
-from ganforge.losses import discriminator_loss, generator_loss
+from ganforge.losses import discriminator_loss
 from ganforge.samplers.noise import sample_noise
 from ganforge.variants.adversarial import (
     AdversarialConfig,
@@ -24,7 +24,7 @@ from ganforge.variants.adversarial import (
     generate,
 )
 from ganforge.variants.base import StepContext, VariantSpec, set_requires_grad
-from ganforge.variants.scoring import critic_scores
+from ganforge.variants.scoring import critic_scores, generator_step
 
 
 def _dcgan_adam() -> OptimConfig:
@@ -46,7 +46,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """k discriminator steps then one generator step (Algorithm 1)."""
     m: GANConfig = ctx.cfg.model  # type: ignore[assignment]
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_g, opt_d = ctx.optimizers["generator"], ctx.optimizers["critic"]
+    opt_d = ctx.optimizers["critic"]
     set_requires_grad(D, True)
     for _ in range(m.d_steps):
         x, _ = ctx.next_batch()
@@ -59,15 +59,8 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-    set_requires_grad(D, False)
-    z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)
-    with ctx.autocast():
-        fake_s = D(G(z)).float()
-    loss_g = generator_loss(m.g_loss, fake_s)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+    loss_g, fake_s = generator_step(ctx, m.g_loss)
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g,
             "d_real": torch.sigmoid(real_s.detach()).mean(), "d_fake": torch.sigmoid(fake_s.detach()).mean()}
 
 

@@ -13,7 +13,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ganforge.losses import generator_loss
 from ganforge.samplers.noise import sample_noise
+from ganforge.variants.base import StepContext, set_requires_grad
 
 
 def has_batch_statistics(module: nn.Module) -> bool:
@@ -50,3 +52,28 @@ def fake_batches(generator: nn.Module, count: int, batch_size: int, z_dim: int, 
         with autocast():
             out.extend(generator(z).chunk(k))
     return out
+
+
+def generator_step(ctx: StepContext, loss_kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One generator update of the classic family: z ~ N(0, I), loss ``loss_kind`` on D(G(z)).
+
+    The critic's parameters are frozen for the step (no weight gradients are computed for it).
+
+    Args:
+        ctx: the StepContext (``generator`` and ``critic`` nets and optimizers).
+        loss_kind: a ``ganforge.losses`` generator loss ("non-saturating", "minimax", "wasserstein", ...).
+
+    Returns:
+        (detached generator loss, detached scores D(G(z)) of shape (B,)).
+    """
+    G, D = ctx.nets["generator"], ctx.nets["critic"]
+    opt = ctx.optimizers["generator"]
+    set_requires_grad(D, False)
+    z = sample_noise(ctx.cfg.train.batch_size, ctx.cfg.model.z_dim, device=ctx.device)
+    with ctx.autocast():
+        scores = D(G(z)).float()
+    loss = generator_loss(loss_kind, scores)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach(), scores.detach()

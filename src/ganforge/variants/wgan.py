@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ganforge.config import MODEL_CONFIGS, OptimConfig
-from ganforge.losses import clip_weights_, discriminator_loss, generator_loss, wasserstein_estimate
-from ganforge.samplers.noise import sample_noise
+from ganforge.losses import clip_weights_, discriminator_loss, wasserstein_estimate
 from ganforge.variants.adversarial import (
     AdversarialConfig,
     build_generator_critic,
@@ -22,7 +21,7 @@ from ganforge.variants.adversarial import (
     generate,
 )
 from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad
-from ganforge.variants.scoring import critic_scores, fake_batches
+from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
 
 
 def _rmsprop() -> OptimConfig:
@@ -45,7 +44,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic clipped critic steps (100 during warm-up), then one generator step."""
     m: WGANConfig = ctx.cfg.model  # type: ignore[assignment]
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_g, opt_d = ctx.optimizers["generator"], ctx.optimizers["critic"]
+    opt_d = ctx.optimizers["critic"]
     set_requires_grad(D, True)
     n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
     fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
@@ -59,15 +58,8 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         loss_d.backward()
         opt_d.step()
         clip_weights_(D, m.clip)
-    set_requires_grad(D, False)
-    z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)
-    with ctx.autocast():
-        gen_s = D(G(z)).float()
-    loss_g = generator_loss("wasserstein", gen_s)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+    loss_g, _ = generator_step(ctx, "wasserstein")
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g,
             "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
 
