@@ -2,6 +2,7 @@
 
     python benchmarks/metrics.py            # full sizes (several minutes on a 2-core machine)
     python benchmarks/metrics.py --quick    # small sizes, a smoke test of this script
+    python benchmarks/metrics.py --only=ddm_10k,fid_512d   # some sections
 
 Timings interleave each run with its baselines in one process after a warm-up and report the minimum
 and median over rounds (the machine is shared and noisy). Peak memory is the peak RSS of the run minus the RSS
@@ -220,12 +221,12 @@ def in_fresh_process(job: str, n: int) -> dict[str, object]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(quick: bool) -> None:
+def main(quick: bool, only: set[str] | None = None) -> None:
     big, n, rounds = (5000, 1000, 2) if quick else (50_000, 10_000, 7)
     sections: dict[str, Callable[[], object]] = {
         "ddm_10k": lambda: bench_ddm(n, rounds),
         "ddm_50k": lambda: {"size": f"{big}x{big}x10", **in_fresh_process("ddm", big)},
-        "parzen_10k": lambda: bench_parzen(n, 784, 5 if not quick else 1),
+        "parzen_10k": lambda: bench_parzen(n, 784, 3 if not quick else 1),
         "parzen_10k_memory": lambda: in_fresh_process("parzen", n),
         "kid_10d": lambda: bench_kid(n, 10, rounds, min(1000, n)),
         "kid_2048d_fresh_process": lambda: in_fresh_process("kid2048", n),
@@ -234,6 +235,8 @@ def main(quick: bool) -> None:
     }
     report: dict[str, object] = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for name, section in sections.items():
+        if only and name not in only:
+            continue
         report[name] = section()
         print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # partial results survive a kill
     print(json.dumps(report, indent=1))
@@ -243,4 +246,5 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(_child(sys.argv[2], int(sys.argv[3]))))
     else:
-        main(quick="--quick" in sys.argv)
+        picked = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")]
+        main(quick="--quick" in sys.argv, only=set(",".join(picked).split(",")) if picked else None)
