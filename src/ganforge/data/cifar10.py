@@ -10,15 +10,13 @@ unpickler, which admits only plain containers and numpy arrays.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganforge.data.cache import copy_atomic, dataset_dir
 from ganforge.data.safe_pickle import restricted_loads
-from ganforge.data.spec import DATASETS, DatasetSpec, RawSplit, ReadOptions
+from ganforge.data.spec import DATASETS, LocalFilesSpec, RawSplit, ReadOptions
 from ganforge.errors import DataError
 
 BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
@@ -53,40 +51,22 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class Cifar10Spec(DatasetSpec):
+class Cifar10Spec(LocalFilesSpec):
     """CIFAR-10 from a directory of official python-version batches (``path`` or ``CACHE/cifar10``)."""
 
-    def present(self, path: Path | None) -> bool:
-        """Whether all six batch files are in the location."""
-        folder = self.location(path)
-        return all((folder / name).is_file() for names in BATCHES.values() for name in names)
+    files_hint: str = FILES_HINT
 
-    def fetch_command(self, path: Path | None) -> str:
-        """``ganforge data fetch cifar10 --path DIR``, DIR holding the official batches."""
-        where = shlex.quote(str(path)) if path is not None else "DIR"
-        return f"ganforge data fetch {self.name} --path {where}"
+    def required_files(self) -> list[str]:
+        """The six batch files."""
+        return [name for names in BATCHES.values() for name in names]
 
-    def missing_error(self, path: Path | None) -> DataError:
-        """Not present: CIFAR-10 cannot be downloaded here; say which files ``--path`` needs."""
-        return DataError(
-            f"{self.name} is not present at {self.location(path)} and cannot be downloaded here; put "
-            f"{FILES_HINT} in a directory DIR and run `{self.fetch_command(path)}`"
-        )
+    def optional_files(self) -> list[str]:
+        """``batches.meta`` (class names), copied when present."""
+        return [META_FILE]
 
-    def fetch(self, path: Path | None) -> Path:
-        """Check the batches under ``path`` and copy them into ``CACHE/cifar10``; return that folder."""
-        if path is None:
-            if self.present(None):
-                return self.location(None)
-            raise self.missing_error(None)
-        source, target = Path(path), dataset_dir(self.name)
-        names = [name for names in BATCHES.values() for name in names]
-        for name in names:
-            read_batch(source / name)  # validate before copying anything
-        for name in names + ([META_FILE] if (source / META_FILE).is_file() else []):
-            if source.resolve() != target.resolve():
-                copy_atomic(source / name, target / name)
-        return target
+    def validate_file(self, file: Path) -> None:
+        """Read the batch through the restricted unpickler (raises DataError)."""
+        read_batch(file)
 
     def read(self, split: str, path: Path | None, options: ReadOptions) -> RawSplit:
         """Concatenate the batches of ``split``.

@@ -7,13 +7,14 @@ official split ("train" or "test") into stored form: uint8 pixels (N, C, H, W), 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ganforge.data.cache import dataset_dir
+from ganforge.data.cache import copy_atomic, dataset_dir
 from ganforge.errors import DataError
 from ganforge.registry import Registry
 
@@ -107,5 +108,58 @@ class DatasetSpec:
             "fetch_command": self.fetch_command(path),
         }
 
+
+
+class LocalFilesSpec(DatasetSpec):
+    """A dataset that cannot be downloaded here: the user brings the official files with ``--path``.
+
+    Subclasses set ``files_hint`` (which files, for messages) and implement :meth:`required_files`
+    and :meth:`validate_file`; ``fetch`` validates every file before copying any into the cache.
+    """
+
+    files_hint: str = ""
+
+    def required_files(self) -> list[str]:
+        """File names that must all be present."""
+        raise NotImplementedError
+
+    def optional_files(self) -> list[str]:
+        """File names copied along when present."""
+        return []
+
+    def validate_file(self, file: Path) -> None:
+        """Raise DataError when ``file`` is not a valid official file."""
+        raise NotImplementedError
+
+    def present(self, path: Path | None) -> bool:
+        """Whether every required file is in the location."""
+        return all((self.location(path) / name).is_file() for name in self.required_files())
+
+    def fetch_command(self, path: Path | None) -> str:
+        """``ganforge data fetch NAME --path DIR``, DIR holding the official files."""
+        where = shlex.quote(str(path)) if path is not None else "DIR"
+        return f"ganforge data fetch {self.name} --path {where}"
+
+    def missing_error(self, path: Path | None) -> DataError:
+        """Not present and not downloadable here: say which files ``--path`` needs."""
+        return DataError(
+            f"{self.name} is not present at {self.location(path)} and cannot be downloaded here; put "
+            f"{self.files_hint} in a directory DIR and run `{self.fetch_command(path)}`"
+        )
+
+    def fetch(self, path: Path | None) -> Path:
+        """Validate the files under ``path`` and copy them into ``CACHE/<name>``; return that folder."""
+        if path is None:
+            if self.present(None):
+                return self.location(None)
+            raise self.missing_error(None)
+        source, target = Path(path), dataset_dir(self.name)
+        for name in self.required_files():
+            self.validate_file(source / name)  # validate before copying anything
+        if source.resolve() != target.resolve():
+            extra = [name for name in self.optional_files() if (source / name).is_file()]
+            for name in self.required_files() + extra:
+                copy_atomic(source / name, target / name)
+        return target
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")

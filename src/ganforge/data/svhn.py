@@ -9,15 +9,13 @@ y is N×1 with labels 1-10, where 10 stands for the digit 0; the loader maps 10 
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganforge.data.cache import copy_atomic, dataset_dir
 from ganforge.data.messages import one_line
-from ganforge.data.spec import DATASETS, DatasetSpec, RawSplit, ReadOptions
+from ganforge.data.spec import DATASETS, LocalFilesSpec, RawSplit, ReadOptions
 from ganforge.errors import DataError
 
 FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
@@ -60,38 +58,18 @@ def read_mat(file: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class SvhnSpec(DatasetSpec):
+class SvhnSpec(LocalFilesSpec):
     """SVHN from a directory of official ``.mat`` files (``path`` or ``CACHE/svhn``)."""
 
-    def present(self, path: Path | None) -> bool:
-        """Whether both ``.mat`` files are in the location."""
-        return all((self.location(path) / name).is_file() for name in FILES.values())
+    files_hint: str = FILES_HINT
 
-    def fetch_command(self, path: Path | None) -> str:
-        """``ganforge data fetch svhn --path DIR``, DIR holding the official ``.mat`` files."""
-        where = shlex.quote(str(path)) if path is not None else "DIR"
-        return f"ganforge data fetch {self.name} --path {where}"
+    def required_files(self) -> list[str]:
+        """The train and test ``.mat`` files."""
+        return list(FILES.values())
 
-    def missing_error(self, path: Path | None) -> DataError:
-        """Not present: SVHN cannot be downloaded here; say which files ``--path`` needs."""
-        return DataError(
-            f"{self.name} is not present at {self.location(path)} and cannot be downloaded here; put "
-            f"{FILES_HINT} in a directory DIR and run `{self.fetch_command(path)}`"
-        )
-
-    def fetch(self, path: Path | None) -> Path:
-        """Check the ``.mat`` files under ``path`` and copy them into ``CACHE/svhn``; return that folder."""
-        if path is None:
-            if self.present(None):
-                return self.location(None)
-            raise self.missing_error(None)
-        source, target = Path(path), dataset_dir(self.name)
-        for name in FILES.values():
-            read_mat(source / name)  # validate before copying anything
-        if source.resolve() != target.resolve():
-            for name in FILES.values():
-                copy_atomic(source / name, target / name)
-        return target
+    def validate_file(self, file: Path) -> None:
+        """Read the ``.mat`` file (raises DataError)."""
+        read_mat(file)
 
     def read(self, split: str, path: Path | None, options: ReadOptions) -> RawSplit:
         """Read ``split``.
