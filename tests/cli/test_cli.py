@@ -167,7 +167,9 @@ def test_sample_needs_only_the_run_folder(toy_run, image_run, tmp_path):
     assert Image.open(tmp_path / "g.png").size[0] > 28 * 3
     again = tmp_path / "again.npz"
     ganforge("sample", "--run", str(image_run), "--n", "10", "--npz", str(again), "--seed", "3", env=env)
-    np.testing.assert_array_equal(np.load(again)["samples"], samples)
+    # Same seed, same samples. Across processes a busy CPU can make ATen split an elementwise kernel
+    # (the final tanh) differently, which moves a value by one float ulp; measured max 9.5e-8.
+    np.testing.assert_allclose(np.load(again)["samples"], samples, rtol=0, atol=1e-6)
     ema = ganforge("sample", "--run", str(toy_run), "--n", "5", "--npz", str(tmp_path / "t.npz"), "--ema")
     assert ema.returncode == 0 and np.load(tmp_path / "t.npz")["samples"].shape == (5, 2)
     assert_one_line_error(ganforge("sample", "--run", str(image_run), "--ema", "--n", "2"), "--ema")
