@@ -103,3 +103,14 @@ def test_dump_round_trips():
 def test_wgan_gp_refuses_batch_norm_critic():
     with pytest.raises(ConfigError, match="d_norm 'batch'"):
         C.resolve(sets=["model.d_norm=batch"])
+
+
+@pytest.mark.parametrize("item, needle", [("train.checkpoint_every=0", "train.checkpoint_every': must be >= 1"),
+                                          ("train.keep_last=-1", "train.keep_last': must be >= 0"),
+                                          ("train.keep_every=-5", "train.keep_every': must be >= 0"),
+                                          ("train.ema=1.0", "train.ema': must be in [0, 1)")])
+def test_out_of_range_train_values_are_refused(item, needle):
+    with pytest.raises(ConfigError) as info:
+        C.resolve(preset="gan-ring8", sets=[item])
+    assert needle in str(info.value)
+    assert C.resolve(preset="gan-ring8", sets=["train.keep_every=500"]).train.keep_every == 500

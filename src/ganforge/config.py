@@ -77,6 +77,7 @@ class TrainConfig:
     sample_every: int = 200
     checkpoint_every: int = 200
     keep_last: int = 3
+    keep_every: int = 0
     sample_grid: int = 64
 
 
@@ -284,7 +285,23 @@ def resolve(
         data = merge(data, read_yaml(path))
     data = merge(data, overrides or {})
     data = merge(data, parse_set(sets or []))
-    return from_dict(Config, data)
+    return check_train(from_dict(Config, data))
+
+
+# train field -> smallest allowed value (the loop divides by the *_every fields)
+TRAIN_MINIMA = {"steps": 0, "batch_size": 1, "log_every": 1, "sample_every": 1, "checkpoint_every": 1,
+                "keep_last": 0, "keep_every": 0, "sample_grid": 1}
+
+
+def check_train(cfg: Config) -> Config:
+    """Refuse out-of-range training-loop values with one line naming the key and the allowed range."""
+    for key, low in TRAIN_MINIMA.items():
+        value = getattr(cfg.train, key)
+        if value < low:
+            raise ConfigError(f"config key 'train.{key}': must be >= {low}, got {value}")
+    if not 0.0 <= cfg.train.ema < 1.0:
+        raise ConfigError(f"config key 'train.ema': must be in [0, 1) (0 = no EMA), got {cfg.train.ema}")
+    return cfg
 
 
 def dump_yaml(cfg: Config) -> str:

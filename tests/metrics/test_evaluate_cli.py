@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -14,8 +15,10 @@ from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, req
 
 from ganforge.data import load_dataset
 from ganforge.errors import ConfigError
+from ganforge.metrics import ddm
 from ganforge.metrics.evaluate import EvalRequest, evaluate
-from ganforge.metrics.features import subset_indices
+from ganforge.metrics.features import embed, subset_indices
+from ganforge.train.classifier import load_classifier
 
 N = 500
 
@@ -140,3 +143,45 @@ def test_cli_classifier_train_prints_test_accuracy(tmp_path):
     meta = json.loads((tmp_path / "c" / "classifier.json").read_text())
     assert meta["test_size"] == 1000 and meta["train_size"] == 3000 and meta["steps"] == 100
     assert 0.5 < meta["test_accuracy"] <= 1.0  # chance is 0.1
+
+
+def test_all_checkpoints_gives_ddm_over_training(classifier_dir, tmp_path):
+    env = {"GANFORGE_DATA": str(cache_with_real_mnist(tmp_path))}
+    run = tmp_path / "run"
+    trained = ganforge("train", "--model", "gan", "--dataset", "mnist", "--steps", "6", "--set", "model.width=4",
+                       "--set", "train.batch_size=16", "--set", "train.checkpoint_every=2", "--set",
+                       "train.keep_last=1", "--set", "train.keep_every=4", "--out", str(run), env=env)
+    assert trained.returncode == 0, trained.stderr
+    out = tmp_path / "over.json"
+    result = ganforge("evaluate", "--run", str(run), "--all-checkpoints", "--classifier", str(classifier_dir),
+                      "--n", "100", "--metrics", "ddm,fid", "--json", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((run / "ddm_over_training.csv").open()))
+    assert [int(r["step"]) for r in rows] == [4, 6]  # keep_every=4 kept step 4 beside the last one
+    assert json.loads(out.read_text())["rows"][1]["ddm"] == pytest.approx(float(rows[1]["ddm"]))
+    assert rows[0]["ddm_train"] == rows[1]["ddm_train"] and float(rows[0]["fid"]) > 0
+    single = ganforge("evaluate", "--run", str(run), "--step", "4", "--classifier", str(classifier_dir),
+                      "--n", "100", "--metrics", "ddm", env=env)
+    assert json.loads(single.stdout)["fake"]["ddm"] == pytest.approx(float(rows[0]["ddm"]), rel=1e-9)
+    assert (run / "ddm_over_training.png").stat().st_size > 1000
+    one_line_error(ganforge("evaluate", "--run", str(run), "--all-checkpoints", "--step", "4", env=env), "--step")
+
+
+def test_val_split_is_held_out_of_the_training_baseline(classifier_dir, held_out, tmp_path):
+    env = {"GANFORGE_DATA": str(cache_with_real_mnist(tmp_path))}
+    fake = tmp_path / "X.npz"
+    np.savez(fake, samples=held_out.numpy(), pixel_range=np.array([-1.0, 1.0]))
+    result = ganforge("evaluate", "--fake", str(fake), "--real", "mnist:val", "--val-size", "2000", "--classifier",
+                      str(classifier_dir), "--n", str(N), "--metrics", "ddm", "--no-cache", env=env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["real"] == "mnist:val" and data["n_test"] == N
+    val = load_dataset("mnist", "val", val_size=2000).images
+    rest = load_dataset("mnist", "train", val_size=2000).images
+    with one_thread():
+        net, _ = load_classifier(str(classifier_dir))
+        feats = {k: embed(net, v, pixel_range=(-1.0, 1.0)) for k, v in
+                 (("val", val[subset_indices(2000, N, 0)]), ("fake", held_out),
+                  ("train", rest[subset_indices(len(rest), N + 1000, 0)[:N]]))}
+    assert data["fake"]["ddm"] == pytest.approx(ddm(feats["val"], feats["fake"]), rel=1e-6)
+    assert data["baseline_train"]["ddm"] == pytest.approx(ddm(feats["val"], feats["train"]), rel=1e-6)

@@ -235,6 +235,16 @@ def test_keep_last_prunes_oldest_but_never_the_new_one(tmp_path: Path) -> None:
                                                                            "00000005", "00000006"]
 
 
+
+def test_keep_every_keeps_multiples_beside_the_last_ones(tmp_path: Path) -> None:
+    nets = make_nets()
+    for step in range(1, 11):
+        save(tmp_path, step, nets, {}, keep_last=2, keep_every=4)
+    assert [int(p.name) for p in list_checkpoints(tmp_path)] == [4, 8, 9, 10]
+    save(tmp_path, 11, nets, {}, keep_last=1, keep_every=0)  # off again: only the newest survives
+    assert [int(p.name) for p in list_checkpoints(tmp_path)] == [11]
+
+
 def test_resaving_a_step_replaces_it(tmp_path: Path) -> None:
     nets = make_nets()
     save(tmp_path, 4, nets, {}, meta={"model": "gan", "note": "first"})

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ganforge.errors import ConfigError
 
+DEFAULT_VAL_SIZE = 10000
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="DDM, IS, FID, KID, Parzen, memorization, modes of generated samples")
@@ -17,9 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     fake.add_argument("--fake", help="samples: .npy, .npz (key 'samples' or 'images') or a folder of images")
     ev.add_argument("--ema", action="store_true", help="with --run: use the EMA generator")
     ev.add_argument("--step", type=int, help="with --run: checkpoint step (default: latest)")
+    ev.add_argument("--all-checkpoints", action="store_true",
+                    help="with --run: evaluate every kept checkpoint; writes RUN/ddm_over_training.csv and .png")
     ev.add_argument("--pixel-range", help="with --fake float arrays without a stored range: LOW,HIGH (0,1 or -1,1)")
     ev.add_argument("--real", help="DATASET[:split] (default: the run's dataset, test split) or a PATH of samples")
     ev.add_argument("--dataset", help="with --real PATH: the dataset for the training baseline and classifier")
+    ev.add_argument("--val-size", type=int, help="with --real DATASET:val: training items held out as val "
+                    "(default: the run's data.val_size, else 10000)")
     ev.add_argument("--metrics", default="ddm,is,fid,kid", help="comma list of ddm,is,fid,kid,parzen,nn,modes")
     ev.add_argument("--n", type=int, default=10000, help="samples per set (generated, real, training baseline)")
     ev.add_argument("--embedding", default="logits", choices=("logits", "prelogits", "hypercolumns", "identity"))
@@ -77,26 +83,27 @@ def _parse_range(text: str | None) -> tuple[float, float] | None:
 
 
 def _fake_samples(args: argparse.Namespace):
-    """(samples, pixel range, dataset name or None, data path or None) from --run or --fake."""
+    """(samples, pixel range, the run's DataConfig or None) from --run or --fake."""
     from ganforge.metrics.evaluate import samples_from_run
     from ganforge.metrics.features import load_samples
 
     if args.run:
         samples, pixel_range, data_cfg = samples_from_run(args.run, args.n, seed=args.seed, ema=args.ema,
                                                           step=args.step)
-        return samples, pixel_range, data_cfg.name, data_cfg.path
-    if args.ema or args.step is not None:
-        raise ConfigError("--ema and --step apply to --run only; drop them with --fake")
+        return samples, pixel_range, data_cfg
+    if args.ema or args.step is not None or args.all_checkpoints:
+        raise ConfigError("--ema, --step and --all-checkpoints apply to --run only; drop them with --fake")
     samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range))
-    return samples, pixel_range, None, None
+    return samples, pixel_range, None
 
 
-def _request(args: argparse.Namespace, run_dataset: str | None, run_path: str | None):
-    """The EvalRequest from --real/--dataset/--classifier and the run's dataset."""
+def _request(args: argparse.Namespace, run_data):
+    """The EvalRequest from --real/--dataset/--classifier/--val-size and the run's DataConfig (or None)."""
     from ganforge.data import DATASETS
     from ganforge.metrics.evaluate import EvalRequest
     from ganforge.metrics.features import load_samples
 
+    run_dataset = run_data.name if run_data is not None else None
     real, real_range, split, dataset = None, None, "test", args.dataset or run_dataset
     if args.real:
         name, _, part = args.real.partition(":")
@@ -112,10 +119,23 @@ def _request(args: argparse.Namespace, run_dataset: str | None, run_path: str | 
         raise ConfigError("say which dataset the samples imitate: --real DATASET[:split] (or --dataset D)")
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     grid = Path(args.json).with_name("nn_grid.png") if args.json else None
+    same = run_data is not None and dataset == run_dataset
     return EvalRequest(dataset=dataset, metrics=metrics, n=args.n, embedding=args.embedding,
                        classifier=args.classifier, real_split=split, real=real, real_pixel_range=real_range,
-                       seed=args.seed, data_path=run_path if dataset == run_dataset else None,
-                       feature_cache=False if args.no_cache else None, grid_path=grid, nn_train=args.nn_train)
+                       seed=args.seed, data_path=run_data.path if same else None,
+                       feature_cache=False if args.no_cache else None, grid_path=grid, nn_train=args.nn_train,
+                       val_size=_val_size(args, split, run_data if same else None))
+
+
+def _val_size(args: argparse.Namespace, split: str, run_data) -> int:
+    """Training items held out as "val": --val-size, else the run's data.val_size, else 10000 (val split only)."""
+    if args.val_size is not None:
+        if args.val_size < 1:
+            raise ConfigError(f"--val-size must be at least 1, got {args.val_size}")
+        return args.val_size
+    if split != "val":
+        return 0
+    return run_data.val_size if run_data is not None and run_data.val_size > 0 else DEFAULT_VAL_SIZE
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -124,10 +144,31 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.n < 10:
         raise ConfigError(f"--n must be at least 10 (the inception-style score uses 10 splits), got {args.n}")
-    samples, pixel_range, run_dataset, run_path = _fake_samples(args)
-    req = _request(args, run_dataset, run_path)
+    if args.all_checkpoints:
+        return _all_checkpoints(args)
+    samples, pixel_range, run_data = _fake_samples(args)
+    req = _request(args, run_data)
     result = finite_or_none(evaluate(samples, pixel_range, req))
     text = json.dumps(result, indent=2)
+    if args.json:
+        write_bytes_atomic(Path(args.json), (text + "\n").encode())
+    print(text)
+    return 0
+
+
+def _all_checkpoints(args: argparse.Namespace) -> int:
+    from ganforge.data.cache import write_bytes_atomic
+    from ganforge.experiments.over_training import evaluate_checkpoints
+    from ganforge.metrics.evaluate import finite_or_none
+    from ganforge.train.session import open_run
+
+    if not args.run or args.step is not None:
+        raise ConfigError("--all-checkpoints needs --run RUN and no --step")
+    req = _request(args, open_run(Path(args.run)).cfg.data)
+    rows = finite_or_none(evaluate_checkpoints(args.run, req, ema=args.ema,
+                                               log=lambda line: print(line, file=sys.stderr, flush=True)))
+    text = json.dumps({"run": args.run, "rows": rows, "csv": str(Path(args.run) / "ddm_over_training.csv"),
+                       "png": str(Path(args.run) / "ddm_over_training.png"), "notes": req.notes}, indent=2)
     if args.json:
         write_bytes_atomic(Path(args.json), (text + "\n").encode())
     print(text)

@@ -2,15 +2,18 @@
 
 Two ranges are supported: (-1, 1), for generators that end in ``tanh`` (DCGAN, Radford et al. 2016),
 and (0, 1), for ``sigmoid`` outputs. 0 maps to the low end and 255 to the high end exactly.
-(Laplacian pyramid functions for LAPGAN, Denton et al. 2015, will live here too.)
+:func:`gaussian_blur` smooths images (the corruption experiment of Basart 2017; the pyramid of LAPGAN,
+Denton et al. 2015, blurs too).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ganforge.errors import DataError
 
@@ -71,3 +74,30 @@ def to_uint8(images: torch.Tensor, pixel_range: tuple[float, float]) -> torch.Te
     low, high = check_pixel_range(pixel_range)
     unit = (images.detach().float() - low) / (high - low)  # (…) in [0, 1]
     return unit.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def gaussian_kernel1d(sigma: float) -> torch.Tensor:
+    """Normalised 1-D Gaussian taps of standard deviation ``sigma`` pixels, radius ceil(3σ): (2r + 1,)."""
+    if not sigma > 0:
+        raise DataError(f"blur sigma must be positive, got {sigma}")
+    radius = max(1, math.ceil(3.0 * sigma))
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float64) / sigma) ** 2)
+    return (taps / taps.sum()).float()
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur every channel of (N, C, H, W) ``images`` with a separable Gaussian of ``sigma`` pixels.
+
+    Borders are reflected (replicated when the kernel is wider than the image), so a constant image stays
+    constant. ``sigma == 0`` returns the images unchanged.
+    """
+    if sigma == 0:
+        return images
+    taps = gaussian_kernel1d(sigma).to(images.device, images.dtype)
+    n, c, h, w = images.shape
+    r = len(taps) // 2
+    x = images.reshape(n * c, 1, h, w)
+    mode = "reflect" if r < min(h, w) else "replicate"
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode=mode), taps.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, r, r), mode=mode), taps.view(1, 1, -1, 1))
+    return x.reshape(n, c, h, w)

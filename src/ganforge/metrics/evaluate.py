@@ -66,6 +66,8 @@ class EvalRequest:
         feature_cache: folder of cached real features; None = ``<data cache>/features``; False = no caching.
         grid_path: where ``nn`` writes its PNG (None: no grid, with a note).
         nn_train: training items searched by ``nn`` (None = the whole split).
+        val_size: training items held out as the "val" split (needed when ``real_split`` is "val"; the
+            training baseline then excludes them).
     """
 
     dataset: str
@@ -81,6 +83,7 @@ class EvalRequest:
     feature_cache: Path | bool | None = None
     grid_path: Path | None = None
     nn_train: int | None = None
+    val_size: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -103,9 +106,10 @@ class EvalSets:
             self.images["test"], self.ranges["test"] = req.real[:req.n].float(), req.real_pixel_range
         else:
             self.images["test"], _, self.ranges["test"], _ = load_real(req.dataset, req.real_split, req.n, req.seed,
-                                                                      data_path=req.data_path, toy_size=req.n)
+                                                                      data_path=req.data_path, toy_size=req.n,
+                                                                      val_size=req.val_size)
         train, _, self.ranges["train"], _ = load_real(req.dataset, "train", size, req.seed, data_path=req.data_path,
-                                                      toy_size=max(size, 10000))
+                                                      toy_size=max(size, 10000), val_size=req.val_size)
         self.images["train"], self.images["val"] = train[:req.n], train[req.n:]
         self.ranges["val"] = self.ranges["train"]
         if len(self.images["test"]) < req.n:
@@ -144,6 +148,7 @@ class EvalSets:
         if cacheable:
             folder = default_feature_cache() if cache in (None, True) else Path(cache)
             split = split or (self.req.real_split if which == "test" else "train")
+            split += f"-heldout{self.req.val_size}" if self.req.val_size and split != "test" else ""
             cache_file = feature_cache_path(folder, dataset=self.req.dataset, split=split, n=n, seed=self.req.seed,
                                             embedding=embedding, classifier_sha=self.meta["sha256"],
                                             data_path=self.req.data_path)

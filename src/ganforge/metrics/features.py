@@ -146,11 +146,13 @@ def real_features(classifier: nn.Module | None, images: torch.Tensor, pixel_rang
 
 
 def load_real(dataset: str, split: str, n: int, seed: int, *, data_path: str | None = None,
-              toy_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor, PixelRange | None, np.ndarray]:
+              toy_size: int | None = None, val_size: int = 0,
+              ) -> tuple[torch.Tensor, torch.Tensor, PixelRange | None, np.ndarray]:
     """A seeded subset of ``n`` items of a dataset split (in [-1, 1] for images).
 
     Args:
         toy_size: toy sets only: how many points the split is generated with (default max(n, 10000)).
+        val_size: image sets: training items held out as "val" ("train" then excludes them).
 
     Returns:
         (images (n', ...), labels (n',), pixel range or None for toy points, subset indices (n',)),
@@ -159,7 +161,7 @@ def load_real(dataset: str, split: str, n: int, seed: int, *, data_path: str | N
     from ganforge.data import DATASETS
 
     spec = DATASETS.get(dataset)
-    extra = {} if spec.pixels else {"n": toy_size or max(n, 10000), "seed": seed}
+    extra = {"val_size": val_size} if spec.pixels else {"n": toy_size or max(n, 10000), "seed": seed}
     data = load_dataset(dataset, split, path=data_path, **extra)
     idx = subset_indices(len(data), n, seed)
     t = torch.from_numpy(idx)

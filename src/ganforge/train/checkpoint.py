@@ -77,8 +77,9 @@ class LoadedCheckpoint:
 def save_checkpoint(run_dir: str | Path, step: int, *, modules: dict[str, nn.Module],
                     optimizers: dict[str, torch.optim.Optimizer],
                     extra_tensors: dict[str, torch.Tensor] | None = None, meta: dict[str, Any],
-                    keep_last: int | None = 3) -> Path:
-    """Write ``RUN/checkpoints/<step>/`` atomically, then prune to the newest ``keep_last``.
+                    keep_last: int | None = 3, keep_every: int = 0) -> Path:
+    """Write ``RUN/checkpoints/<step>/`` atomically, then prune to the newest ``keep_last`` (plus every
+    ``keep_every``-th step, which is never pruned).
 
     Args:
         run_dir: the run directory; ``checkpoints/`` is created inside it.
@@ -89,6 +90,7 @@ def save_checkpoint(run_dir: str | Path, step: int, *, modules: dict[str, nn.Mod
         meta: JSON-serializable caller state (config, data order, ...); ``meta["step"]`` must equal ``step``
             if present.
         keep_last: complete checkpoints to keep; ``None`` or 0 keeps all. The new one is never deleted.
+        keep_every: > 0 also keeps every checkpoint whose step is a multiple of it (for DDM over training).
 
     Returns:
         The new checkpoint's directory.
@@ -112,7 +114,7 @@ def save_checkpoint(run_dir: str | Path, step: int, *, modules: dict[str, nn.Mod
         raise
     if keep_last:
         for path in list_checkpoints(run_dir)[:-keep_last]:
-            if path != final:
+            if path != final and not (keep_every > 0 and int(path.name) % keep_every == 0):
                 discard_dir(path)
     return final
 

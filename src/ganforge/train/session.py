@@ -130,7 +130,8 @@ def save(session: Session, run_dir: Path, *, extra_tensors: dict[str, torch.Tens
                            "pixel_range": _as_list(session.data_shape.pixel_range)},
             "precision": session.precision}
     return ckpt.save_checkpoint(run_dir, session.step, modules=session.modules(), optimizers=session.optimizers,
-                                extra_tensors=extra_tensors, meta=meta, keep_last=session.cfg.train.keep_last)
+                                extra_tensors=extra_tensors, meta=meta, keep_last=session.cfg.train.keep_last,
+                                keep_every=session.cfg.train.keep_every)
 
 
 def restore(session: Session, path: Path) -> ckpt.LoadedCheckpoint:

@@ -1,0 +1,74 @@
+"""``ganforge experiment NAME``: the seed papers' experiments; each writes a CSV, a PNG plot and a JSON summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ganforge.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    exp = sub.add_parser("experiment", help="the papers' experiments (CSV + PNG + JSON each)")
+    names = exp.add_subparsers(dest="experiment", metavar="NAME", required=True)
+    mm = names.add_parser("missing-modes", help="DDM vs the score for generators that know n training images")
+    _common(mm, "missing-modes")
+    mm.add_argument("--n-values", default="10,20,100,1000,10000", help="distinct training images per set")
+    mm.add_argument("--repeats", type=int, default=5)
+    mm.add_argument("--n-test", type=int, default=10000, help="test images compared against")
+    mm.add_argument("--train-size", type=int, help="training images used and replicated size (default: all)")
+    mm.set_defaults(func=_missing_modes)
+    co = names.add_parser("corruptions", help="DDM of noisy and blurred real images at rising strength")
+    _common(co, "corruptions")
+    co.add_argument("--n", type=int, default=10000, help="test images and corrupted training images")
+    co.add_argument("--kinds", default="gaussian,uniform,blur", help="comma list of gaussian,uniform,blur")
+    co.set_defaults(func=_corruptions)
+
+
+def _common(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--classifier", help="classifier folder (default: the dataset's cached classifier)")
+    parser.add_argument("--out", default=f"experiments/{name}", help="folder for the CSV, PNG and JSON")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r} is not a comma list of integers, e.g. 10,100,1000") from None
+    if not values:
+        raise ConfigError(f"{flag} is empty; give a comma list of integers, e.g. 10,100,1000")
+    return values
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _missing_modes(args: argparse.Namespace) -> int:
+    from ganforge.experiments.missing_modes import missing_modes
+
+    if args.n_test < 10:
+        raise ConfigError(f"--n-test must be at least 10, got {args.n_test}")
+    summary = missing_modes(args.dataset, args.out, n_values=_ints(args.n_values, "--n-values"),
+                            repeats=args.repeats, n_test=args.n_test, train_size=args.train_size, seed=args.seed,
+                            classifier=args.classifier, log=_log)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _corruptions(args: argparse.Namespace) -> int:
+    from ganforge.experiments.corruptions import LEVELS, corruptions
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in LEVELS]
+    if unknown or not kinds:
+        raise ConfigError(f"--kinds {args.kinds!r}: choose from {', '.join(LEVELS)}")
+    if args.n < 10:
+        raise ConfigError(f"--n must be at least 10, got {args.n}")
+    summary = corruptions(args.dataset, args.out, n=args.n, levels={k: LEVELS[k] for k in kinds}, seed=args.seed,
+                          classifier=args.classifier, log=_log)
+    print(json.dumps(summary, indent=2))
+    return 0
