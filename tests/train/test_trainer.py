@@ -91,6 +91,9 @@ def test_signal_finishes_step_checkpoints_and_says_how_to_resume(tmp_path, sig):
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["00000007"]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 7 and summary["stopped_by"] == sig.name
+    last = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 7 and summary["final"]["loss_d"] == pytest.approx(last["loss_d"])
+    assert (run / "samples" / "00000007.png").is_file()  # the stopping step is logged and sampled too
 
 
 def test_resume_refuses_changed_config_unless_allowed(tmp_path):

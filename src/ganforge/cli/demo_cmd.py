@@ -4,7 +4,8 @@ Five phases, each resumable: (1) fetch MNIST; (2) a domain classifier (the cache
 demo classifier trained into the run folder); (3) train the CPU WGAN-GP preset for a bounded
 time (running the demo again continues the run until the budget is spent); (4) evaluate the
 samples against the MNIST test set with DDM, FID, KID and the score, beside the training-set
-baseline and a uniform-noise baseline; (5) write an HTML report and print its path.
+baseline and a uniform-noise baseline, and DDM over training (every 250th step's checkpoint is
+kept); (5) write an HTML report and print its path.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _train(run: Path, minutes: float) -> dict:
     left = minutes * 60 - state["trained_seconds"]
     if left <= 0:
         return json.loads((run / "summary.json").read_text())
-    cfg = resolve(preset=DEMO_PRESET, sets=["train.steps=1000000", "train.sample_every=200"])
+    cfg = resolve(preset=DEMO_PRESET, sets=["train.steps=1000000", "train.sample_every=200", "train.keep_every=250"])
     summary = train(cfg, run, resume=latest_checkpoint(run) is not None, max_seconds=left)
     state["trained_seconds"] += summary["wall_s"]
     state_file.write_text(json.dumps(state))
@@ -90,12 +91,16 @@ def _train(run: Path, minutes: float) -> dict:
 
 
 def _evaluate(run: Path, classifier: str, n: int) -> dict:
-    """Generated samples, the training set and uniform noise, each against the MNIST test set."""
+    """Generated samples, the training set and uniform noise, each against the MNIST test set; then DDM of
+    every kept checkpoint (n <= 1000 each) into RUN/ddm_over_training.csv for the report."""
     import torch
 
+    from ganforge.experiments.over_training import evaluate_checkpoints
     from ganforge.metrics.evaluate import EvalRequest, evaluate, finite_or_none, samples_from_run
 
     metrics = ("ddm", "fid", "kid", "is")
+    curve = EvalRequest(dataset="mnist", metrics=("ddm",), n=min(n, 1000), classifier=classifier)
+    evaluate_checkpoints(run, curve, log=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     fake, pixel_range, _ = samples_from_run(run, n)
     result = evaluate(fake, pixel_range, EvalRequest(dataset="mnist", metrics=metrics, n=n, classifier=classifier))
     noise = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(1))

@@ -41,6 +41,8 @@ class Session:
     ema: dict[str, nn.Module] = field(default_factory=dict)
     step: int = 0
     saved_step: int | None = None
+    reported_step: int | None = None  # the last step whose scalars were logged
+    last_values: dict[str, float] = field(default_factory=dict)  # that step's logged values (or the latest)
 
     compiled: dict[str, nn.Module] = field(default_factory=dict)
 

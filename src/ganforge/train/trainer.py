@@ -145,9 +145,11 @@ def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict
                 workers: Workers) -> None:
     t = session.cfg.train
     step = session.step
-    last = step == t.steps
+    last = step == t.steps or stop  # the last step of this session: always logged, sampled and saved
+    session.last_values = values
     if step % t.log_every == 0 or last:
         logger.scalars(step, values)
+        session.reported_step = step
     logger.progress(step, values)
     if (step % t.sample_every == 0 or last) and workers.is_main:
         write_samples(session, run_dir, step)
@@ -181,6 +183,8 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
                           next_batch=session.stream.next, step=session.step, device=session.device,
                           autocast=session.autocast())
         out = session.spec.train_step(ctx)
+        if deadline is not None and not stopper.requested and time.monotonic() >= deadline:
+            stopper.requested = "time limit"  # this step is the last: log, sample and save it
         values, stop = workers.agree({k: float(v) for k, v in out.items()}, stopper.requested)
         _check_finite(values, session.step + 1, run_dir)
         for name, ema_net in session.ema.items():
@@ -225,6 +229,7 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
                 times = run_loop(session, run_dir, logger, stopper, deadline, workers)
             _, stopped_by = workers.agree({}, stopper.requested)
             if stopped_by:
+                _report_last_step(session, run_dir, logger, workers)
                 if session.saved_step != session.step:
                     _save(session, run_dir, workers)
                 nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
@@ -236,6 +241,16 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
         return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
     finally:
         workers.close()
+
+
+def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, workers: Workers) -> None:
+    """Log and sample the step a stop came after (a signal between steps), unless that step already was."""
+    if session.reported_step == session.step or not session.last_values:
+        return
+    logger.scalars(session.step, session.last_values)
+    session.reported_step = session.step
+    if workers.is_main:
+        write_samples(session, run_dir, session.step)
 
 
 def _write_summary(session: Session, run_dir: Path, times: list[float], wall: float, start: int,
