@@ -72,8 +72,10 @@ def plain_steps(trainer: PlainTrainer, steps: int) -> float:
 
 def bench_preset(preset: str, rounds: int, steps: int) -> dict:
     """Interleaved rounds of the default path, the plain-config path (and the plain baseline)."""
-    plain = PLAIN + (["model.gp_method=autograd"] if C.resolve(preset=preset).model.name == "wgan-gp" else [])
-    runners = {"default": synthetic_session(preset, []), "plain_config": synthetic_session(preset, plain)}
+    model = C.resolve(preset=preset).model.name
+    base = ["model.encoder=random"] if model == "ppgn" else []  # step speed does not depend on E's weights
+    plain = base + PLAIN + (["model.gp_method=autograd"] if model == "wgan-gp" else [])
+    runners = {"default": synthetic_session(preset, base), "plain_config": synthetic_session(preset, plain)}
     timers = {name: (lambda s=s: ganforge_steps(s, steps)) for name, s in runners.items()}
     if preset == "wgan-gp-mnist":
         baseline = PlainTrainer(torch.rand(2000, 1, 28, 28))

@@ -50,6 +50,8 @@ def test_output_shape_and_generator_contract(name: str) -> None:
         assert out.dim() in (2, 4)
     elif name.endswith("classifier"):
         assert tuple(out.shape) == (BATCH, net.num_classes)  # logits, one row per sample
+    elif name.endswith("encoder"):
+        assert tuple(out.shape) == (BATCH, net.z_dim)  # latent codes, one row per sample
     else:
         assert tuple(out.shape) == (BATCH,)  # raw scores, one per sample
     single = spec.example_input(net, 1)

@@ -15,13 +15,22 @@ from ganforge.errors import GanforgeError
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
-    from ganforge.cli import config_cmd, data_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd, train_cmd
+    from ganforge.cli import (
+        config_cmd,
+        data_cmd,
+        demo_cmd,
+        encoder_cmd,
+        eval_cmd,
+        experiment_cmd,
+        report_cmd,
+        train_cmd,
+    )
 
     parser = argparse.ArgumentParser(prog="ganforge", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data_cmd, config_cmd, train_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd):
+    for module in (data_cmd, config_cmd, train_cmd, encoder_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd):
         module.register(sub)
     return parser
 

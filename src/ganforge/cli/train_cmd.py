@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ganforge.cli.config_cmd import add_config_args, resolve_from_args
+from ganforge.cli.mala_cmd import add_mala_args, sample_mala_command, wants_mala
 from ganforge.config import Config, from_dict, merge, parse_set, to_dict
 from ganforge.errors import ConfigError
 
@@ -36,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--ema", action="store_true", help="use the EMA generator")
     sample.add_argument("--step", type=int, help="checkpoint step (default: latest)")
+    add_mala_args(sample)
     sample.set_defaults(func=_sample)
 
     interp = sub.add_parser("interpolate", help="latent interpolation grid (lerp and slerp rows)")
@@ -45,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     interp.add_argument("--out", required=True, help="PNG file")
     interp.add_argument("--seed", type=int, default=0)
     interp.add_argument("--ema", action="store_true")
+    interp.add_argument("--between-real", metavar="I,J", help="runs with an encoder (aegan): decode from E(x_I) "
+                        "to E(x_J) for test images I and J (one lerp and one slerp row; --pairs ignored)")
     interp.set_defaults(func=_interpolate)
 
 
@@ -96,6 +100,8 @@ def _sample(args: argparse.Namespace) -> int:
     from ganforge.train.grids import save_samples_png
     from ganforge.train.session import open_run
 
+    if wants_mala(args):
+        return sample_mala_command(args)
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     session = open_run(Path(args.run), step=args.step)
@@ -128,6 +134,10 @@ def _interpolate(args: argparse.Namespace) -> int:
     session = open_run(Path(args.run))
     if len(session.data_shape.shape) != 3:
         raise ConfigError("interpolate draws image grids; this run generates 2-D points")
+    if args.between_real is not None:
+        from ganforge.cli.encoder_cmd import interpolate_between_real
+
+        return interpolate_between_real(args, session)
     nets = _sampling_nets(session, args.ema)
     gen = torch.Generator().manual_seed(args.seed)
     ends = torch.randn(args.pairs, 2, session.cfg.model.z_dim, generator=gen)

@@ -7,10 +7,12 @@ A new family adds ``nets/<family>.py``, registers its specs at the end of that f
 
 from __future__ import annotations
 
+from ganforge.nets.aegan import DCGANEncoder, MLPEncoder
 from ganforge.nets.classifiers import MNISTClassifier, ResNetClassifier
 from ganforge.nets.dcgan import SUPPORTED_SHAPES, DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.layers import Crop, Reshape, dcgan_init_
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.nets.ppgn import PPGNCodeCritic, PPGNFeatureCritic, PPGNGenerator, PPGNImageCritic
 from ganforge.nets.spec import NETS, NetSpec
 from ganforge.nets.wgan_gp_mnist import WGANGPMNISTCritic, WGANGPMNISTGenerator
 
@@ -19,11 +21,17 @@ __all__ = [
     "SUPPORTED_SHAPES",
     "Crop",
     "DCGANDiscriminator",
+    "DCGANEncoder",
     "DCGANGenerator",
     "MLPDiscriminator",
+    "MLPEncoder",
     "MLPGenerator",
     "MNISTClassifier",
     "NetSpec",
+    "PPGNCodeCritic",
+    "PPGNFeatureCritic",
+    "PPGNGenerator",
+    "PPGNImageCritic",
     "Reshape",
     "ResNetClassifier",
     "WGANGPMNISTCritic",

@@ -1,0 +1,239 @@
+"""PPGN-h (Nguyen et al. 2017; seed thesis, KTH 2018): exact nets, the generator loss by hand, critics on
+encoder layers, the random critic choice, the encoder checks and a bit-for-bit resume."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch.nn import functional as F
+
+from ganforge import config as C
+from ganforge.cli import main as cli_main
+from ganforge.errors import ConfigError
+from ganforge.nets import MNISTClassifier, PPGNCodeCritic, PPGNGenerator, PPGNImageCritic
+from ganforge.train.batches import BatchStream
+from ganforge.train.classifier import save_classifier
+from ganforge.train.session import Session, build_nets
+from ganforge.variants import DataShape, StepContext, base, ppgn
+
+MNIST = DataShape((1, 28, 28), 10, (-1.0, 1.0))
+TINY = ["model.name=ppgn", "model.encoder=random", "model.width=0.0625", "train.batch_size=4",
+        "train.channels_last=false", "model.warmup=false", "model.n_critic=1"]
+
+
+def tiny_session(*sets: str) -> Session:
+    cfg = C.resolve(sets=[*TINY, *sets])
+    spec, nets = build_nets(cfg, MNIST, torch.device("cpu"))
+    images = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    stream = BatchStream(images, torch.zeros(32, dtype=torch.long), batch_size=4, seed=0)
+    return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), MNIST, stream)
+
+
+def step(session: Session, index: int) -> dict[str, float]:
+    ctx = StepContext(cfg=session.cfg, nets=session.nets, optimizers=session.optimizers,
+                      next_batch=session.stream.next, step=index, device=session.device)
+    return {k: float(v) for k, v in session.spec.train_step(ctx).items()}
+
+
+def snapshot(session: Session) -> dict[str, list[torch.Tensor]]:
+    return {k: [p.detach().clone() for p in v.parameters()] for k, v in session.nets.items()}
+
+
+def changed(before: dict, session: Session) -> set[str]:
+    return {k for k, v in session.nets.items()
+            if any(not torch.equal(a, b) for a, b in zip(before[k], v.parameters(), strict=True))}
+
+
+def n_params(net: torch.nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def test_nets_at_width_1_are_exactly_the_spec():
+    conv = lambda c_in, c_out, k: c_in * c_out * k * k + c_out  # noqa: E731  (weights + biases)
+    lin = lambda d_in, d_out: d_in * d_out + d_out  # noqa: E731
+    G, D, D1, E = PPGNGenerator(), PPGNImageCritic(), PPGNCodeCritic(), MNISTClassifier()
+    assert n_params(G) == (lin(64, 5 * 5 * 64) + conv(64, 512, 5) + conv(512, 256, 5) + conv(256, 256, 7)
+                           + conv(256, 1, 10))
+    assert n_params(G) == 7_437_889
+    assert n_params(D) == conv(1, 256, 3) + 2 * conv(256, 256, 3) + conv(256, 512, 3) + lin(512, 1) == 2_363_393
+    assert n_params(D1) == conv(1, 256, 2) + conv(256, 256, 2) + conv(256, 512, 2) + lin(512, 1) == 788_993
+    assert n_params(E) == conv(1, 64, 7) + conv(64, 128, 7) + conv(128, 256, 7) + lin(256, 64) + lin(64, 10)
+    sizes = []
+    hooks = [getattr(G, n).register_forward_hook(lambda m, i, o: sizes.append(tuple(o.shape[1:])))
+             for n in ("deconv1", "deconv2", "deconv3", "deconv4")]
+    with torch.no_grad():
+        x = G(torch.rand(1, 64))
+        assert sizes == [(512, 9, 9), (256, 13, 13), (256, 19, 19), (1, 28, 28)]  # 5 → 9 → 13 → 19 → 28
+        assert x.shape == (1, 1, 28, 28) and (x < 0).any()  # no output activation
+        assert D(x).shape == (1,) and D1(E.activations(x, ["fc1"])["fc1"]).shape == (1,)
+    for h in hooks:
+        h.remove()
+
+
+def encoder_by_hand(E: MNISTClassifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(conv2 activations, fc1 code) written out with the functional ops."""
+    a1 = F.relu(F.conv2d(x, E.conv1.weight, E.conv1.bias))
+    a2 = F.relu(F.conv2d(a1, E.conv2.weight, E.conv2.bias))
+    a3 = F.max_pool2d(F.relu(F.conv2d(F.max_pool2d(a2, 2), E.conv3.weight, E.conv3.bias)), 2)
+    return a2, F.relu(a3.flatten(1) @ E.fc1.weight.T + E.fc1.bias)
+
+
+def test_generator_loss_equals_a_hand_computation():
+    session = tiny_session("model.critics=conv2,fc1", "model.adv_weights=0.5,1.5", "model.img_weight=2",
+                           "model.feat_weight=0.1", "model.optim_g.lr=0")  # lr 0: G after the step = G in it
+    logs = step(session, 0)
+    x, _ = BatchStream(session.stream.images, session.stream.labels, batch_size=4, seed=0).next()  # the one batch
+    nets = session.nets
+    with torch.no_grad():
+        _, h = encoder_by_hand(nets["encoder"], x)
+        x_hat = nets["generator"](h)
+        a2_hat, h_hat = encoder_by_hand(nets["encoder"], x_hat)
+        expected = {"loss_img": ((x_hat - x) ** 2).mean(), "loss_feat": ((h_hat - h) ** 2).mean(),
+                    "adv_conv2": -nets["critic_conv2"](a2_hat).mean(), "adv_fc1": -nets["critic_fc1"](h_hat).mean()}
+    expected["loss_g"] = (2 * expected["loss_img"] + 0.1 * expected["loss_feat"] + 0.5 * expected["adv_conv2"]
+                          + 1.5 * expected["adv_fc1"])
+    for key, value in expected.items():
+        torch.testing.assert_close(torch.tensor(logs[key]), value, rtol=1e-5, atol=1e-6, msg=key)
+    terms = ppgn.generator_terms(nets, session.cfg.model, x, h, ["conv2", "fc1"])
+    terms["loss_g"].backward()  # gradients reach G through the frozen E, never E itself
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in nets["generator"].parameters())
+    assert all(p.grad is None and not p.requires_grad for p in nets["encoder"].parameters())
+
+
+def test_critics_on_conv2_and_fc1_have_their_own_optimizers_and_logs():
+    session = tiny_session("model.critics=conv2,fc1", "model.adv_weights=1,1")
+    assert set(session.nets) == {"encoder", "generator", "critic_conv2", "critic_fc1"}
+    assert set(session.optimizers) == {"generator", "critic_conv2", "critic_fc1"}
+    for name, opt in session.optimizers.items():
+        params = [p for group in opt.param_groups for p in group["params"]]
+        assert {id(p) for p in params} == {id(p) for p in session.nets[name].parameters()}
+    assert session.nets["critic_conv2"].input_shape == (8, 16, 16)  # conv2 of E at width 1/16: 128/16 channels
+    before = snapshot(session)
+    logs = step(session, 0)
+    for layer in ("conv2", "fc1"):
+        assert {f"w_{layer}", f"gp_{layer}", f"loss_d_{layer}", f"adv_{layer}"} <= logs.keys()
+    assert changed(before, session) == {"generator", "critic_conv2", "critic_fc1"}  # E stays frozen
+    assert session.optimizers["critic_conv2"].state and session.optimizers["critic_fc1"].state
+
+
+def test_random_critic_choice_is_reproducible_from_the_seed():
+    picks = [ppgn.pick_critic(0, s, 2) for s in range(40)]
+    assert picks == [ppgn.pick_critic(0, s, 2) for s in range(40)] and set(picks) == {0, 1}
+    assert picks != [ppgn.pick_critic(1, s, 2) for s in range(40)]
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        session = tiny_session("model.critics=image,fc1", "model.adv_weights=1,1", "model.critic_choice=random")
+        logs = []
+        for index in range(25, 31):  # after warm-up: only the picked critic trains and enters the loss
+            before = snapshot(session)
+            logs.append(step(session, index))
+            picked = ["image", "fc1"][int(logs[-1]["critic_pick"])]
+            assert changed(before, session) == {"generator", f"critic_{picked}"}
+            assert {k for k in logs[-1] if k.startswith(("w_", "adv_"))} == {f"w_{picked}", f"adv_{picked}"}
+        runs.append((logs, snapshot(session)))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(a, b) for k in runs[0][1] for a, b in zip(runs[0][1][k], runs[1][1][k], strict=True))
+
+
+def test_every_critic_trains_in_warmup_steps(monkeypatch):
+    short = functools.partial(base.critic_iterations, warmup_critic=3)  # 3 warm-up critic steps, not 100
+    monkeypatch.setattr(ppgn, "critic_iterations", short)
+    session = tiny_session("model.critics=image,fc1", "model.adv_weights=1,1", "model.critic_choice=random",
+                           "model.warmup=true")
+    before = snapshot(session)
+    logs = step(session, 0)
+    picked = ["image", "fc1"][int(logs["critic_pick"])]
+    assert changed(before, session) == {"generator", "critic_image", "critic_fc1"}
+    assert {"w_image", "w_fc1"} <= logs.keys() and {k for k in logs if k.startswith("adv_")} == {f"adv_{picked}"}
+    assert session.stream.position == 3  # one batch per warm-up critic step, shared by both critics
+
+
+def test_no_critic_and_zero_weight_critic():
+    session = tiny_session("model.critics=[]", "model.adv_weights=[]")
+    assert set(session.nets) == {"encoder", "generator"}
+    logs = step(session, 0)
+    assert set(logs) == {"loss_g", "loss_img", "loss_feat"} and session.stream.position == 1
+    logs = step(tiny_session("model.adv_weights=[0]"), 0)  # D1 trains and is logged but stays out of the loss
+    assert "w_fc1" in logs and "adv_fc1" not in logs
+
+
+def test_generate_draws_codes_from_the_fitted_gaussian():
+    session = tiny_session()
+    G = session.nets["generator"]
+    codes = torch.rand(50, 64, generator=torch.Generator().manual_seed(0)) * 3
+    G.observe_codes(codes[:20])
+    G.observe_codes(codes[20:])
+    mean, std = G.code_gaussian()
+    torch.testing.assert_close(mean, codes.mean(0), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(std, codes.std(0, unbiased=False), rtol=1e-4, atol=1e-6)
+    z = torch.randn(3, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ppgn.generate(session.nets, session.cfg, 3, z=z), G((mean + std * z).clamp_min(0)))
+    assert session.cfg.model.z_dim == 64
+
+
+@pytest.mark.parametrize("sets,match", [
+    (["model.critics=fc3"], "unknown layer 'fc3'"),
+    (["model.critics=fc1,fc1", "model.adv_weights=1,1"], "twice"),
+    (["model.critics=image,fc1"], "one weight per critic"),
+    (["model.critic_choice=random"], "at least two"),
+])
+def test_config_refusals(sets, match):
+    with pytest.raises(ConfigError, match=match):
+        C.resolve(sets=[*TINY, *sets])
+
+
+def test_encoder_folder_is_loaded_checked_and_frozen(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANFORGE_DATA", str(tmp_path / "cache"))
+    cfg = lambda *s: C.resolve(sets=[*TINY, *s])  # noqa: E731
+    fix = r"no PPGN encoder .* train one with `ganforge classifier train --dataset mnist --width 0.0625`$"
+    with pytest.raises(ConfigError, match=fix):
+        build_nets(cfg("model.encoder=default"), MNIST, torch.device("cpu"))
+    net = MNISTClassifier(width=0.0625)
+    meta = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
+            "dataset": "mnist", "pixel_range": [-1.0, 1.0]}
+    save_classifier(net, meta, tmp_path / "enc")
+    _, nets = build_nets(cfg(f"model.encoder={tmp_path / 'enc'}"), MNIST, torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(nets["encoder"].parameters(), net.parameters(), strict=True))
+    assert not any(p.requires_grad for p in nets["encoder"].parameters())
+    refusals = [("model.width=0.125", "has width 0.0625 but model.width is 0.125"),
+                ("data.pixel_range=0,1", "set data.pixel_range=-1,1"),
+                ("data.name=fashion-mnist", "trained on 'mnist'")]
+    for setting, match in refusals:
+        with pytest.raises(ConfigError, match=match):
+            build_nets(cfg(f"model.encoder={tmp_path / 'enc'}", setting), MNIST, torch.device("cpu"))
+    (tmp_path / "enc" / "classifier.safetensors").write_bytes(b"broken")
+    with pytest.raises(ConfigError, match=f"sha256 check; retrain with .*--out {tmp_path / 'enc'}"):
+        build_nets(cfg(f"model.encoder={tmp_path / 'enc'}"), MNIST, torch.device("cpu"))
+
+
+RESUME = ["--model", "ppgn", "--dataset", "mnist", "--set", "model.encoder=random", "--set", "model.width=0.0625",
+          "--set", "model.critics=image,fc1", "--set", "model.adv_weights=1,0.5", "--set", "model.critic_choice=random",
+          "--set", "model.warmup=false", "--set", "model.n_critic=2", "--set", "train.batch_size=4",
+          "--set", "train.checkpoint_every=2", "--set", "train.sample_grid=4", "--set", "train.log_every=1"]
+
+
+def test_resume_is_bit_for_bit(tmp_path):
+    """4 steps straight equal 2 steps then ``--resume`` to 4 (the real CLI, in this process to save imports)."""
+    assert cli_main(["train", *RESUME, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
+    assert cli_main(["train", *RESUME, "--steps", "2", "--out", str(tmp_path / "b")]) == 0
+    assert cli_main(["train", "--out", str(tmp_path / "b"), "--resume", "--steps", "4"]) == 0
+    tensors = {}
+    for run in ("a", "b"):
+        folder = tmp_path / run / "checkpoints" / "00000004"
+        tensors[run] = {f"{name}:{key}": value for name in ("modules", "optimizers")
+                        for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
+    assert tensors["a"].keys() == tensors["b"].keys()
+    assert {"modules:critic_image.conv1.weight", "modules:critic_fc1.conv1.weight", "modules:encoder.fc1.weight",
+            "modules:generator.code_count"} <= tensors["a"].keys()
+    assert float(tensors["a"]["modules:generator.code_count"]) == 4 * 4  # 4 generator steps of 4 codes
+    for key in tensors["a"]:
+        assert torch.equal(tensors["a"][key], tensors["b"][key]), key
+    logs = [[{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
+             for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] for run in ("a", "b")]
+    assert logs[0] == logs[1] and len(logs[0]) == 4 and all("critic_pick" in record for record in logs[0])
