@@ -188,3 +188,15 @@ def test_nproc_argument_handling(monkeypatch, capsys) -> None:
     monkeypatch.setenv("LOCAL_RANK", "0")
     assert main(["train", *TOY, "--nproc", "2", "--out", "never"]) == 2
     assert "drop --nproc when running under torchrun" in capsys.readouterr().err
+
+
+def test_a_worker_error_is_one_line_and_exit_2(tmp_path) -> None:
+    """A ganforge error inside the workers (here: the dataset is absent) reads as with one process."""
+    env = {**os.environ, "GANFORGE_DATA": str(tmp_path / "empty"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "ganforge", "train", "--nproc", "2", "--model", "gan", "--dataset",
+                             "mnist", "--steps", "2", "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                            timeout=240, env=env)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ganforge: error:")]
+    assert len(errors) == 1 and "ganforge data fetch mnist" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and "ChildFailedError" not in result.stderr

@@ -267,14 +267,17 @@ def _without_nproc(argv: list[str]) -> list[str]:
 def launch_torchrun(nproc: int, argv: list[str]) -> int:
     """Run ``python -m torch.distributed.run --standalone --nproc-per-node nproc -m ganforge <argv>``
     (``argv`` without ``--nproc``) and return its exit status. SIGINT and SIGTERM go to the workers
-    (torchrun's children, else torchrun), which finish the step, checkpoint and exit 0, as one process does."""
+    (torchrun's children, else torchrun), which finish the step, checkpoint and exit 0, as one process does.
+    When a worker fails with a ganforge error, its one line is shown, torchrun's report of the failed child
+    is dropped, and the status is 2, as for one process."""
     if launched_by_torchrun():
         raise ConfigError("--nproc launches torchrun itself; drop --nproc when running under torchrun")
     if nproc < 1:
         raise ConfigError(f"--nproc must be at least 1, got {nproc}")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
            "-m", "ganforge", *_without_nproc(argv)]
-    proc = subprocess.Popen(cmd, start_new_session=True)  # Ctrl-C reaches this process only
+    # Ctrl-C reaches this process only; workers' stderr passes through here (see _relay_stderr)
+    proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE, text=True, bufsize=1)
 
     def forward(signum: int, frame) -> None:
         workers = _children(proc.pid)
@@ -285,10 +288,25 @@ def launch_torchrun(nproc: int, argv: list[str]) -> int:
 
     old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return proc.wait()
+        failed = _relay_stderr(proc.stderr)
+        status = proc.wait()
+        return 2 if failed and status != 0 else status
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def _relay_stderr(stream) -> bool:
+    """Copy torchrun's stderr line by line until the first ``ganforge: error:`` line, which is copied and
+    ends the copying (what follows is torchrun's traceback of the failed child and other ranks' copies of
+    the same error). Returns whether such a line was seen."""
+    failed = False
+    for line in stream:
+        if not failed:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            failed = line.startswith("ganforge: error:")
+    return failed
 
 
 def _children(pid: int) -> list[int]:
