@@ -112,7 +112,7 @@ def test_info_of_every_dataset_is_json(isolated_cache: Path) -> None:
 
 
 def test_registry_holds_the_datasets() -> None:
-    assert set(DATASETS.names()) == {"mnist", "fashion-mnist", "cifar10", "svhn", "imagefolder",
+    assert set(DATASETS.names()) == {"mnist", "fashion-mnist", "cifar10", "svhn", "imagefolder", "npz",
                                      "ring8", "grid25", "swissroll"}
     assert "mnist" in DATASETS
 

@@ -45,13 +45,20 @@ def test_output_shape_and_generator_contract(name: str) -> None:
     assert tuple(out.shape) == spec.output_shape(net, BATCH)
     assert out.dtype == torch.float32
     assert torch.isfinite(out).all()
-    if name.endswith("generator"):
+    if name == "lapgan-conditional-generator":
+        assert tuple(x.shape) == (BATCH, *net.input_shape)  # [z plane; low-pass] → band-pass image
+        assert tuple(out.shape) == (BATCH, *net.sample_shape)
+    elif name.endswith("generator"):
         assert tuple(x.shape) == (BATCH, net.z_dim)
         assert out.dim() in (2, 4)
     elif name.endswith("classifier"):
         assert tuple(out.shape) == (BATCH, net.num_classes)  # logits, one row per sample
     elif name.endswith("encoder"):
         assert tuple(out.shape) == (BATCH, net.z_dim)  # latent codes, one row per sample
+    elif name == "modnet-unet":
+        assert tuple(out.shape) == (BATCH, *net.image_shape)  # a delta image per (image + label planes) input
+    elif name == "modnet-discriminator":
+        assert tuple(out.shape) == (BATCH, 1 + net.num_classes)  # real/fake logit, then the class logits
     else:
         assert tuple(out.shape) == (BATCH,)  # raw scores, one per sample
     single = spec.example_input(net, 1)

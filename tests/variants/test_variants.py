@@ -21,6 +21,10 @@ TOY = DataShape((2,), 8, None)
 UNIT = DataShape((1, 28, 28), 10, (0.0, 1.0))
 # variants outside the classic net families: (their tiny settings, frozen nets, whether they take 2-D toy data)
 OWN_NETS = {"ppgn": (["model.encoder=random", "model.width=0.0625", "model.warmup=false"], {"encoder"}, False)}
+OWN_NETS["lapgan"] = (["model.width=4", "model.hidden_g=8", "model.hidden_d=8", "model.z_dim=4"], set(), False)
+OWN_NETS["modnet"] = (["model.width=2", "model.d_width=2", "model.bank_size=8"], {"record"}, False)
+OWN_NETS["stackgan"] = (["model.encoder=random", "model.encoder_width=0.0625", "model.width=0.0625",
+                        "model.noise_0=4", "model.noise_1=4"], {"encoder"}, False)
 
 
 def tiny_session(model: str, data: DataShape, sets: list[str]) -> Session:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ganforge.cli.modnet_cmd import add_augmentation_args
 from ganforge.errors import ConfigError
 
 
@@ -24,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     co.add_argument("--n", type=int, default=10000, help="test images and corrupted training images")
     co.add_argument("--kinds", default="gaussian,uniform,blur", help="comma list of gaussian,uniform,blur")
     co.set_defaults(func=_corruptions)
+    aug = names.add_parser("augmentation", help="ModNet augmentation: classifiers on real, real + generated, generated")
+    add_augmentation_args(aug)
 
 
 def _common(parser: argparse.ArgumentParser, name: str) -> None:

@@ -8,7 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+from ganforge.cli.class_cmd import sample_classes_command, wants_classes
 from ganforge.cli.config_cmd import add_config_args, resolve_from_args
+from ganforge.cli.lapgan_cmd import add_lapgan_args, sample_lapgan_command, wants_lapgan
 from ganforge.cli.mala_cmd import add_mala_args, sample_mala_command, wants_mala
 from ganforge.config import Config, from_dict, merge, parse_set, to_dict
 from ganforge.errors import ConfigError
@@ -38,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sample.add_argument("--ema", action="store_true", help="use the EMA generator")
     sample.add_argument("--step", type=int, help="checkpoint step (default: latest)")
     add_mala_args(sample)
+    add_lapgan_args(sample)
     sample.set_defaults(func=_sample)
 
     interp = sub.add_parser("interpolate", help="latent interpolation grid (lerp and slerp rows)")
@@ -100,8 +103,12 @@ def _sample(args: argparse.Namespace) -> int:
     from ganforge.train.grids import save_samples_png
     from ganforge.train.session import open_run
 
+    if wants_classes(args):
+        return sample_classes_command(args)
     if wants_mala(args):
         return sample_mala_command(args)
+    if wants_lapgan(args):
+        return sample_lapgan_command(args)
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     session = open_run(Path(args.run), step=args.step)

@@ -14,7 +14,7 @@ Importing this package registers the datasets; it reads no data and downloads no
 
 from __future__ import annotations
 
-from ganforge.data import cifar10, fashion_mnist, imagefolder, mnist, svhn, toy  # noqa: F401  (register)
+from ganforge.data import cifar10, fashion_mnist, imagefolder, mnist, npz, svhn, toy  # noqa: F401  (register)
 from ganforge.data.cache import data_cache_dir
 from ganforge.data.catalog import dataset_info, fetch_dataset, load_dataset
 from ganforge.data.labeled import LabeledData

@@ -10,10 +10,19 @@ from __future__ import annotations
 from ganforge.nets.aegan import DCGANEncoder, MLPEncoder
 from ganforge.nets.classifiers import MNISTClassifier, ResNetClassifier
 from ganforge.nets.dcgan import SUPPORTED_SHAPES, DCGANDiscriminator, DCGANGenerator
+from ganforge.nets.lapgan import LAPGANDiscriminators, LAPGANGenerators
 from ganforge.nets.layers import Crop, Reshape, dcgan_init_
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.nets.modnet import ModNetDiscriminator, ModNetUNet
 from ganforge.nets.ppgn import PPGNCodeCritic, PPGNFeatureCritic, PPGNGenerator, PPGNImageCritic
 from ganforge.nets.spec import NETS, NetSpec
+from ganforge.nets.stackgan import (
+    StackGANFeatureDiscriminator,
+    StackGANFeatureGenerator,
+    StackGANImageDiscriminator,
+    StackGANImageGenerator,
+    StackGANNoiseHead,
+)
 from ganforge.nets.wgan_gp_mnist import WGANGPMNISTCritic, WGANGPMNISTGenerator
 
 __all__ = [
@@ -23,10 +32,14 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANEncoder",
     "DCGANGenerator",
+    "LAPGANDiscriminators",
+    "LAPGANGenerators",
     "MLPDiscriminator",
     "MLPEncoder",
     "MLPGenerator",
     "MNISTClassifier",
+    "ModNetDiscriminator",
+    "ModNetUNet",
     "NetSpec",
     "PPGNCodeCritic",
     "PPGNFeatureCritic",
@@ -34,6 +47,11 @@ __all__ = [
     "PPGNImageCritic",
     "Reshape",
     "ResNetClassifier",
+    "StackGANFeatureDiscriminator",
+    "StackGANFeatureGenerator",
+    "StackGANImageDiscriminator",
+    "StackGANImageGenerator",
+    "StackGANNoiseHead",
     "WGANGPMNISTCritic",
     "WGANGPMNISTGenerator",
     "dcgan_init_",

@@ -69,6 +69,8 @@ class VariantSpec:
         train_step: (StepContext) → name → scalar loss/metric tensor (detached values).
         generate: (nets, cfg, n, generator) → (n, ...) samples, used by ``sample`` and metrics.
         sample_nets: names of the nets that ``generate`` needs (EMA copies replace them).
+        sample_classes: (nets, cfg, classes (B,), generator) → (B, ...) samples of the given classes, for
+            class-conditional models (``ganforge sample --class``); None for the others.
     """
 
     name: str
@@ -79,6 +81,7 @@ class VariantSpec:
     train_step: Callable[[StepContext], dict[str, torch.Tensor]]
     generate: Callable[..., torch.Tensor]
     sample_nets: tuple[str, ...] = ("generator",)
+    sample_classes: Callable[..., torch.Tensor] | None = None
 
 
 def make_optimizer(params: Iterator[nn.Parameter] | list, cfg: OptimConfig, *, fused: bool = False):

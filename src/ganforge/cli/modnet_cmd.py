@@ -1,0 +1,96 @@
+"""``ganforge fool`` and ``ganforge augment``: use a trained ModNet run (Basart 2017).
+
+``fool`` writes ``fool.json`` (fooling rate against the frozen classifier and, with ``--second-classifier``,
+against an independently trained one; L1/L2 change; the memorization check) and ``fool.png`` (originals
+beside their versions for every target) into ``--out``. ``augment`` writes a labelled augmented ``.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    fool = sub.add_parser("fool", help="ModNet fooling rate, transfer, L1/L2 change, memorization and a grid")
+    fool.add_argument("--run", required=True, help="a modnet run folder")
+    fool.add_argument("--classifier", required=True, help="the frozen classifier: a folder or a dataset name")
+    fool.add_argument("--second-classifier", help="an independently trained classifier (transfer rate)")
+    fool.add_argument("--n", type=int, default=100, help="test sources, each modified to every other label")
+    fool.add_argument("--nn-train", type=int, help="training images searched by the memorization check "
+                      "(default: the whole split)")
+    fool.add_argument("--grid-rows", type=int, default=10, help="sources shown in fool.png")
+    fool.add_argument("--seed", type=int, default=0)
+    fool.add_argument("--out", help="folder for fool.json and fool.png (default: RUN/fool)")
+    fool.set_defaults(func=_fool)
+
+    aug = sub.add_parser("augment", help="a labelled .npz of n real images plus ModNet's versions for every "
+                         "other label")
+    aug.add_argument("--run", required=True, help="a modnet run folder")
+    aug.add_argument("--n-real", type=int, required=True, help="real training images (a seeded subset)")
+    aug.add_argument("--out", required=True, help="the .npz file to write")
+    aug.add_argument("--seed", type=int, default=0)
+    aug.set_defaults(func=_augment)
+
+
+def _fool(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ganforge.experiments.modnet_fool import fool
+
+    out = args.out or str(Path(args.run) / "fool")
+    summary = fool(args.run, args.classifier, out, second_classifier=args.second_classifier, n=args.n,
+                   seed=args.seed, nn_train=args.nn_train, grid_rows=args.grid_rows)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _augment(args: argparse.Namespace) -> int:
+    from ganforge.experiments.augmentation import write_augmented
+
+    print(json.dumps(write_augmented(args.run, args.n_real, args.out, seed=args.seed)))
+    return 0
+
+
+def add_augmentation_args(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ganforge experiment augmentation`` (registered by ``experiment_cmd``)."""
+    parser.add_argument("--run", required=True, help="a trained modnet run folder")
+    parser.add_argument("--n-values", default="10,100,1000,10000", help="real training images per row")
+    parser.add_argument("--steps", type=int, default=1000, help="SGD steps of every classifier")
+    parser.add_argument("--width", type=float, help="classifier width (default: the dataset's classifier recipe)")
+    parser.add_argument("--lr", type=float, help="classifier learning rate (default: the dataset's recipe)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--n-test", type=int, default=10000, help="test images (a seeded subset)")
+    parser.add_argument("--out", default="experiments/augmentation", help="folder for the CSV, PNG and JSON")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=_augmentation)
+
+
+def _augmentation(args: argparse.Namespace) -> int:
+    import sys
+
+    from ganforge.errors import ConfigError
+    from ganforge.experiments.augmentation import augmentation
+
+    try:
+        n_values = tuple(int(v) for v in args.n_values.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"--n-values {args.n_values!r} is not a comma list of integers, e.g. 10,100") from None
+    for name in ("width", "lr"):
+        if getattr(args, name) is not None and not getattr(args, name) > 0:
+            raise ConfigError(f"--{name} must be positive, got {getattr(args, name)}")
+    summary = augmentation(args.run, args.out, n_values=n_values, steps=args.steps, width=args.width, lr=args.lr,
+                           batch_size=args.batch_size, n_test=args.n_test, seed=args.seed,
+                           log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(accuracy_table(summary), file=sys.stderr)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def accuracy_table(summary: dict) -> str:
+    """The experiment's test accuracies as a text table: one row per n, one column per training set."""
+    sets = ("real", "real+generated", "generated")
+    lines = [f"{'n real':>8}" + "".join(f"{name:>16}" for name in sets)]
+    for n, accs in summary["per_n"].items():
+        lines.append(f"{n:>8}" + "".join(f"{accs[name]:>16.4f}" for name in sets))
+    return "\n".join(lines)

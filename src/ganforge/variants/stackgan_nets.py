@@ -1,0 +1,100 @@
+"""The nets of the ``stackgan`` variant: the frozen encoder stack taken from the domain classifier, and
+G_1, G_0, D_1, D_0, Q_1, Q_0 (Huang et al. 2017, "Stacked Generative Adversarial Networks", Sec. 3).
+
+The encoder is the MNIST domain classifier (:class:`~ganforge.nets.classifiers.MNISTClassifier`), split
+at ``model.split`` into the two blocks of the paper's bottom-up stack h_{i+1} = E_i(h_i):
+
+- E_0: x (B, 1, 28, 28) → h_1 = the classifier's activations at ``split`` (fc1: (B, 64); pool3:
+  (B, 256·encoder_width)), its layers up to and including ``split``;
+- E_1: h_1 → y logits (B, K), the classifier's remaining layers (fc1 then fc2 after pool3; fc2 after fc1).
+
+It is loaded, checked and frozen exactly as the PPGN encoder (:func:`ganforge.variants.ppgn_nets.load_encoder`,
+which reads the folder ``ganforge classifier train`` writes; variants may not import the training layer):
+``model.encoder`` is ``default`` (the dataset's cached classifier), a classifier folder, or ``random`` (an
+untrained classifier, for tests only). ``model.encoder_width`` must match the classifier's width.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+
+from ganforge.config import Config
+from ganforge.errors import ConfigError
+from ganforge.nets.classifiers import MNISTClassifier
+from ganforge.nets.stackgan import (
+    IMAGE_SHAPE,
+    StackGANFeatureDiscriminator,
+    StackGANFeatureGenerator,
+    StackGANImageDiscriminator,
+    StackGANImageGenerator,
+    StackGANNoiseHead,
+)
+from ganforge.variants.base import DataShape
+from ganforge.variants.ppgn_nets import load_encoder
+
+SPLIT_LAYERS = ("pool3", "fc1")  # classifier layers whose activations are vectors and can be h_1
+
+
+def encode_bottom(encoder: MNISTClassifier, x: torch.Tensor, split: str) -> torch.Tensor:
+    """E_0: images x (B, 1, 28, 28) → h_1 (B, d), the classifier's activations at ``split``."""
+    return encoder.activations(x, [split])[split]
+
+
+def encode_top(encoder: MNISTClassifier, h: torch.Tensor, split: str) -> torch.Tensor:
+    """E_1: h_1 (B, d) → logits (B, K), the classifier's layers after ``split``."""
+    stages = encoder.stages()
+    start = [name for name, _ in stages].index(split) + 1
+    for _, stage in stages[start:]:
+        h = stage(h)
+    return h
+
+
+def load_stack_encoder(cfg: Config, data: DataShape) -> MNISTClassifier:
+    """The frozen classifier that ``model.encoder`` names, at ``model.encoder_width``.
+
+    Raises:
+        ConfigError: missing, corrupt or mismatched classifier (PPGN's checks, worded for this model).
+    """
+    m = cfg.model
+    view = SimpleNamespace(model=SimpleNamespace(encoder=m.encoder, width=m.encoder_width), data=cfg.data)
+    try:
+        return load_encoder(view, data)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        text = str(exc).replace("PPGN encoder", "Stacked GAN encoder").replace("model.width", "model.encoder_width")
+        raise ConfigError(text) from None
+
+
+def feature_dim(encoder: MNISTClassifier, split: str) -> int:
+    """d, the size of h_1 = E_0(x)."""
+    with torch.no_grad():
+        return int(encode_bottom(encoder, torch.zeros(1, *IMAGE_SHAPE), split).shape[1])
+
+
+def build_stackgan_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
+    """``encoder`` (frozen E), ``generator_1``, ``generator_0``, ``critic_1``, ``critic_0``, ``q_1``, ``q_0``.
+
+    Raises:
+        ConfigError: the data are not 1×28×28 images, or the encoder is missing or mismatched.
+    """
+    if tuple(data.shape) != IMAGE_SHAPE or data.pixel_range is None:
+        raise ConfigError(f"model 'stackgan' needs 1x28x28 images (its encoder is the MNIST classifier), got "
+                          f"samples of shape {tuple(data.shape)}; use data.name=mnist or fashion-mnist")
+    m = cfg.model
+    encoder = load_stack_encoder(cfg, data)
+    d = feature_dim(encoder, m.split)
+    output = "sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"
+    d1 = StackGANFeatureDiscriminator(feature_dim=d, width=m.width)
+    d0 = StackGANImageDiscriminator(width=m.width)
+    return {
+        "encoder": encoder,
+        "generator_1": StackGANFeatureGenerator(num_classes=data.num_classes, noise_dim=m.noise_1, feature_dim=d,
+                                                width=m.width),
+        "generator_0": StackGANImageGenerator(feature_dim=d, noise_dim=m.noise_0, width=m.width, output=output),
+        "critic_1": d1,
+        "critic_0": d0,
+        "q_1": StackGANNoiseHead(in_features=d1.feature_dim, noise_dim=m.noise_1),
+        "q_0": StackGANNoiseHead(in_features=d0.feature_dim, noise_dim=m.noise_0),
+    }

@@ -1,0 +1,76 @@
+"""``ganforge experiment augmentation`` (ModNet, Basart 2017) in a tiny run: its CSV, PNG and JSON, the sizes of
+the three training sets, and the agreement of its sources with ``ganforge augment``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
+from eval_fixtures import cache_with_real_mnist, one_thread  # noqa: E402
+
+from ganforge.cli import main as cli_main  # noqa: E402
+from ganforge.errors import ConfigError  # noqa: E402
+from ganforge.experiments import augmentation as aug  # noqa: E402
+from ganforge.experiments.modnet_apply import ModNetRun, other_labels  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A private data cache with real MNIST and a 2-iteration ModNet run (joint classifier head)."""
+    root = tmp_path_factory.mktemp("augmentation")
+    cache = cache_with_real_mnist(root)
+    with pytest.MonkeyPatch.context() as mp, one_thread():
+        mp.setenv("GANFORGE_DATA", str(cache))
+        args = ["train", "--model", "modnet", "--dataset", "mnist", "--set", "model.width=2", "--set",
+                "model.d_width=2", "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--steps", "2",
+                "--out", str(root / "run")]
+        assert cli_main(args) == 0
+        yield str(root / "run")
+
+
+def test_other_labels_lists_every_label_but_the_own():
+    assert other_labels(torch.tensor([0, 2]), 3).tolist() == [[1, 2], [0, 1]]
+
+
+def test_tiny_experiment_writes_csv_png_json_with_the_right_rows(run, tmp_path, capsys):
+    out = tmp_path / "exp"
+    args = ["experiment", "augmentation", "--run", run, "--n-values", "3,6", "--steps", "2", "--width", "0.0625",
+            "--batch-size", "8", "--n-test", "20", "--out", str(out)]
+    assert cli_main(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    table = captured.err.splitlines()[-3:]  # the accuracy table: a header and one row per n
+    assert table[0].split() == ["n", "real", "real", "real+generated", "generated"]
+    assert [line.split()[0] for line in table[1:]] == ["3", "6"]
+    rows = list(csv.DictReader((out / "augmentation.csv").open()))
+    expected = [(n, name, size) for n in (3, 6) for name, size in
+                (("real", n), ("real+generated", 10 * n), ("generated", 9 * n))]
+    assert [(int(r["n_real"]), r["train_set"], int(r["train_size"])) for r in rows] == expected
+    assert all(0 <= float(r["test_accuracy"]) <= 1 for r in rows)
+    assert json.loads((out / "augmentation.json").read_text()) == summary
+    assert summary["per_n"].keys() == {"3", "6"} and summary["n_test"] == 20
+    assert summary["per_n"]["6"]["generated"] == pytest.approx(float(rows[5]["test_accuracy"]))
+    assert summary["classifier"] == {"width": 0.0625, "lr": 0.05, "flip": False, "steps": 2, "batch_size": 8}
+    assert Image.open(out / "augmentation.png").size[0] > 300
+
+
+def test_sources_are_the_augment_files_and_nested(run, tmp_path):
+    mod = ModNetRun.open(run)
+    small, large = aug.augmented_arrays(mod, 3, 0), aug.augmented_arrays(mod, 6, 0)
+    assert np.array_equal(small["images"][:3], large["images"][:3])  # the first n of one seeded permutation
+    assert small["images"].shape == (30, 1, 28, 28) and small["generated"].sum() == 27
+    np.testing.assert_array_equal(small["labels"][3:], other_labels(torch.from_numpy(small["labels"][:3]), 10)
+                                  .reshape(-1).numpy())
+
+
+def test_refuses_bad_settings(run):
+    with pytest.raises(ConfigError, match="--n-values must lie in"):
+        aug.augmentation(run, n_values=(10**6,), log=lambda line: None)

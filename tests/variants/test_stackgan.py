@@ -1,0 +1,294 @@
+"""Stacked GAN (Huang et al. 2017): every loss term by hand, the frozen encoder stack, independent then joint
+conditioning and its gradient routing, the entropy term, class-conditional sampling, config and encoder
+refusals, and a bit-for-bit resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch.nn import functional as F
+
+from ganforge import config as C
+from ganforge.cli import main as cli_main
+from ganforge.errors import ConfigError
+from ganforge.nets import MNISTClassifier
+from ganforge.nets.stackgan import StackGANFeatureGenerator, StackGANImageDiscriminator, StackGANImageGenerator
+from ganforge.train.batches import BatchStream
+from ganforge.train.classifier import save_classifier
+from ganforge.train.session import Session, build_nets
+from ganforge.variants import DataShape, StepContext, stackgan
+from ganforge.variants.stackgan_nets import encode_bottom, encode_top
+
+MNIST = DataShape((1, 28, 28), 10, (-1.0, 1.0))
+TINY = ["model.name=stackgan", "model.encoder=random", "model.encoder_width=0.0625", "model.width=0.0625",
+        "model.noise_0=4", "model.noise_1=3", "train.batch_size=4", "train.channels_last=false"]
+TRAINED = {"generator_1", "generator_0", "critic_1", "critic_0", "q_1", "q_0"}
+
+
+def tiny_session(*sets: str) -> Session:
+    cfg = C.resolve(sets=[*TINY, *sets])
+    spec, nets = build_nets(cfg, MNIST, torch.device("cpu"))
+    images = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    stream = BatchStream(images, torch.arange(32) % 10, batch_size=cfg.train.batch_size, seed=0)
+    return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), MNIST, stream)
+
+
+def step(session: Session, index: int) -> dict[str, float]:
+    ctx = StepContext(cfg=session.cfg, nets=session.nets, optimizers=session.optimizers,
+                      next_batch=session.stream.next, step=index, device=session.device)
+    return {k: float(v) for k, v in session.spec.train_step(ctx).items()}
+
+
+def batches(session: Session, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The first ``count`` batches the session's stream yields (a fresh stream of the same order)."""
+    stream = BatchStream(session.stream.images, session.stream.labels, batch_size=4, seed=0)
+    return [stream.next() for _ in range(count)]
+
+
+def snapshot(session: Session) -> dict[str, list[torch.Tensor]]:
+    return {k: [p.detach().clone() for p in v.parameters()] for k, v in session.nets.items()}
+
+
+def changed(before: dict, session: Session) -> set[str]:
+    return {k for k, v in session.nets.items()
+            if any(not torch.equal(a, b) for a, b in zip(before[k], v.parameters(), strict=True))}
+
+
+def fc1_by_hand(E: MNISTClassifier, x: torch.Tensor) -> torch.Tensor:
+    """E_0 = the classifier up to fc1, written out with the functional ops."""
+    a = F.relu(F.conv2d(x, E.conv1.weight, E.conv1.bias))
+    a = F.max_pool2d(F.relu(F.conv2d(a, E.conv2.weight, E.conv2.bias)), 2)
+    a = F.max_pool2d(F.relu(F.conv2d(a, E.conv3.weight, E.conv3.bias)), 2)
+    return F.relu(a.flatten(1) @ E.fc1.weight.T + E.fc1.bias)
+
+
+def minus_log_sigmoid(s: torch.Tensor) -> torch.Tensor:
+    return -torch.log(torch.sigmoid(s)).mean()
+
+
+def minus_log_one_minus_sigmoid(s: torch.Tensor) -> torch.Tensor:
+    return -torch.log(1 - torch.sigmoid(s)).mean()
+
+
+def level_terms(nets, level: int, h_hat: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L^adv = -log D_i(h^_i), L^ent = mean (Q_i(h^_i) - z_i)^2) by hand."""
+    D, Q = nets[f"critic_{level}"], nets[f"q_{level}"]
+    return minus_log_sigmoid(D(h_hat)), ((Q(D.body(h_hat)) - z) ** 2).mean()
+
+
+@pytest.mark.parametrize("phase", ["independent", "joint"])
+def test_every_loss_term_equals_a_hand_computation(phase):
+    session = tiny_session("model.adv_weights=0.5,1.5", "model.cond_weights=2,0.3", "model.ent_weights=7,11",
+                           "model.optim_g.lr=0", "model.optim_d.lr=0", f"model.phase={phase}")  # lr 0: nets stay
+    torch.manual_seed(11)
+    logs = step(session, 0)
+    (x, y), = batches(session, 1)
+    torch.manual_seed(11)  # the step draws z_1, z_0 for the D step, then fresh ones for the G step
+    z1d, z0d, z1g, z0g = (torch.rand(4, n) for n in (3, 4, 3, 4))
+    nets, joint = session.nets, phase == "joint"
+    E, G1, G0, D1, D0 = (nets[k] for k in ("encoder", "generator_1", "generator_0", "critic_1", "critic_0"))
+    y1 = F.one_hot(y, 10).float()
+    with torch.no_grad():
+        h1 = fc1_by_hand(E, x)
+        h1d = G1(torch.cat([y1, z1d], 1))
+        xd = G0(torch.cat([h1d if joint else h1, z0d], 1))
+        expected = {"loss_d_1": 0.5 * (minus_log_sigmoid(D1(h1)) + minus_log_one_minus_sigmoid(D1(h1d))),
+                    "loss_d_0": 0.5 * (minus_log_sigmoid(D0(x)) + minus_log_one_minus_sigmoid(D0(xd))),
+                    "q_1": level_terms(nets, 1, h1d, z1d)[1], "q_0": level_terms(nets, 0, xd, z0d)[1]}
+        h1g = G1(torch.cat([y1, z1g], 1))
+        condition = h1g if joint else h1
+        xg = G0(torch.cat([condition, z0g], 1))
+        expected["adv_1"], expected["ent_1"] = level_terms(nets, 1, h1g, z1g)
+        expected["adv_0"], expected["ent_0"] = level_terms(nets, 0, xg, z0g)
+        logits = h1g @ E.fc2.weight.T + E.fc2.bias  # E_1 = fc2 after the fc1 split
+        expected["cond_1"] = -(logits - logits.exp().sum(1, keepdim=True).log())[torch.arange(4), y].mean()
+        expected["cond_0"] = ((fc1_by_hand(E, xg) - condition) ** 2).mean()
+    expected["loss_d"] = (0.5 * expected["loss_d_0"] + 1.5 * expected["loss_d_1"] + 7 * expected["q_0"]
+                          + 11 * expected["q_1"])
+    expected["loss_g"] = sum(w * expected[k] for w, k in ((0.5, "adv_0"), (1.5, "adv_1"), (2, "cond_0"),
+                                                          (0.3, "cond_1"), (7, "ent_0"), (11, "ent_1")))
+    for key, value in expected.items():
+        torch.testing.assert_close(torch.tensor(logs[key]), value, rtol=1e-5, atol=1e-6, msg=key)
+    assert logs["joint"] == float(joint)
+
+
+def test_encoder_stays_frozen_and_every_other_net_trains():
+    session = tiny_session()
+    E = session.nets["encoder"]
+    before = snapshot(session)
+    for index in range(2):
+        step(session, index)
+    assert changed(before, session) == TRAINED
+    assert all(not p.requires_grad and p.grad is None for p in E.parameters())
+    owned = {name: {id(p) for group in opt.param_groups for p in group["params"]}
+             for name, opt in session.optimizers.items()}
+    nets = lambda *names: {id(p) for n in names for p in session.nets[n].parameters()}  # noqa: E731
+    assert owned == {"generator": nets("generator_1", "generator_0"),
+                     "critic": nets("critic_1", "critic_0", "q_1", "q_0")}
+
+
+def test_g0_takes_real_features_in_independent_steps_then_g1_output_in_joint_steps():
+    session = tiny_session("model.phase=joint", "model.independent_steps=1")
+    seen: dict[str, list[torch.Tensor]] = {"g0_condition": [], "g1_output": []}
+    d = session.nets["generator_1"].sample_shape[0]
+    session.nets["generator_0"].register_forward_pre_hook(lambda m, a: seen["g0_condition"].append(a[0][:, :d]))
+    session.nets["generator_1"].register_forward_hook(lambda m, a, out: seen["g1_output"].append(out))
+    (x0, _), _ = batches(session, 2)
+    logs = [step(session, 0), step(session, 1)]
+    assert [log["joint"] for log in logs] == [0.0, 1.0]
+    real_h1 = encode_bottom(session.nets["encoder"], x0, "fc1")
+    for condition in seen["g0_condition"][:2]:  # step 0: the D pass and the G pass use the real E_0(x)
+        assert torch.equal(condition, real_h1)
+    for condition, g1_out in zip(seen["g0_condition"][2:], seen["g1_output"][2:], strict=True):
+        torch.testing.assert_close(condition, g1_out, rtol=0, atol=0)  # step 1: G_1's output h^_1
+    assert stackgan.is_joint(session.cfg.model, 5)
+    assert not any(stackgan.is_joint(tiny_session("model.phase=independent").cfg.model, s) for s in (0, 9))
+
+
+def g1_gradients(session: Session, *, joint: bool, weight: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """loss_g and G_1's gradients with the level-1 weights at 0 (only G_0's losses can reach G_1)."""
+    nets, m = session.nets, dataclasses.replace(session.cfg.model, joint_weight=weight)
+    (x, y), = batches(session, 1)
+    for net in nets.values():
+        net.zero_grad(set_to_none=True)
+    torch.manual_seed(0)
+    terms = stackgan.generator_terms(nets, m, y, stackgan.stack_forward(nets, m, encode_bottom(nets["encoder"], x,
+                                                                                               "fc1"), y, joint=joint))
+    terms["loss_g"].backward()
+    return terms["loss_g"].detach(), [torch.zeros_like(p) if p.grad is None else p.grad.clone()
+                                      for p in nets["generator_1"].parameters()]
+
+
+def test_joint_steps_send_g0_losses_into_g1_scaled_by_joint_weight():
+    session = tiny_session("model.adv_weights=1,0", "model.cond_weights=1,0", "model.ent_weights=1,0")
+    loss_ind, independent = g1_gradients(session, joint=False, weight=1.0)
+    _, detached = g1_gradients(session, joint=True, weight=0.0)
+    loss_full, full = g1_gradients(session, joint=True, weight=1.0)
+    loss_quarter, quarter = g1_gradients(session, joint=True, weight=0.25)
+    assert all(not g.any() for g in independent + detached)
+    assert any(g.any() for g in full)
+    assert torch.equal(loss_full, loss_quarter) and not torch.equal(loss_full, loss_ind)
+    for a, b in zip(quarter, full, strict=True):
+        torch.testing.assert_close(a, 0.25 * b, rtol=1e-5, atol=1e-8)
+
+
+def test_entropy_term_falls_as_q_learns_to_recover_the_noise():
+    """G fixed (lr 0), adversarial weights 0: D_i's body and Q_i learn only L^ent. Q_0 recovers z_0 from x^
+    within 60 steps; Q_1 (whose input h^_1 is ~0.06 in size at this width) starts at the same 1/12 but
+    learns far more slowly, so its formula is checked by hand above instead."""
+    session = tiny_session("model.optim_g.lr=0", "model.optim_d.lr=0.01", "model.adv_weights=0,0",
+                           "model.noise_0=2", "model.noise_1=2", "train.batch_size=16")
+    torch.manual_seed(0)
+    logs = [step(session, index) for index in range(60)]
+    for level in ("0", "1"):
+        assert 0.06 < sum(log[f"q_{level}"] for log in logs[:10]) / 10 < 0.11  # untrained Q: ~Var(U(0, 1)) = 1/12
+    first = sum(log["q_0"] for log in logs[:10]) / 10
+    last = sum(log["ent_0"] for log in logs[-10:]) / 10  # the generator step's L^ent with the learned Q_0
+    assert last < 0.5 * first, (first, last)
+
+
+def test_class_conditional_top_down_samples():
+    session = tiny_session()
+    nets, cfg = session.nets, session.cfg
+    for net in nets.values():
+        net.eval()
+    draw = lambda classes, seed=0: stackgan.sample_classes(nets, cfg, classes, torch.Generator().manual_seed(seed))  # noqa: E731
+    with torch.no_grad():
+        threes, sevens = draw([3, 3, 3]), draw([7, 7, 7])
+        assert threes.shape == (3, 1, 28, 28) and torch.equal(threes, draw([3, 3, 3]))
+        assert not torch.isclose(threes, sevens).all(dim=(1, 2, 3)).any()  # same noise, another class
+        gen = torch.Generator().manual_seed(0)
+        z1, z0 = torch.rand(3, 3, generator=gen), torch.rand(3, 4, generator=gen)
+        h1 = nets["generator_1"](torch.cat([F.one_hot(torch.tensor([3, 3, 3]), 10).float(), z1], 1))
+        torch.testing.assert_close(threes, nets["generator_0"](torch.cat([h1, z0], 1)), rtol=0, atol=0)
+        torch.testing.assert_close(stackgan.generate(nets, cfg, 12, torch.Generator().manual_seed(5)),
+                                   draw(torch.arange(12) % 10, seed=5), rtol=0, atol=0)
+    with pytest.raises(ConfigError, match=r"classes must be in 0\.\.9"):
+        draw([10])
+    with pytest.raises(ConfigError, match="no single latent"):
+        stackgan.generate(nets, cfg, 2, z=torch.zeros(2, 7))
+
+
+def test_nets_at_width_1_follow_the_reference_shapes():
+    G1, G0, D0 = StackGANFeatureGenerator(), StackGANImageGenerator(), StackGANImageDiscriminator()
+    sizes = []
+    for name in ("bn0", "deconv1", "deconv2", "deconv3", "deconv4"):
+        getattr(G0, name).register_forward_hook(lambda m, i, o: sizes.append(tuple(o.shape[1:])))
+    with torch.no_grad():
+        h1 = G1(torch.rand(2, 60))
+        x = G0(torch.cat([h1, torch.rand(2, 50)], 1))
+        features, scores = D0.features_and_score(x)
+    assert h1.shape == (2, 64) and (h1 >= 0).all() and x.shape == (2, 1, 28, 28) and x.abs().max() <= 1
+    assert sizes == [(128, 4, 4), (128, 8, 8), (64, 12, 12), (64, 24, 24), (1, 28, 28)]
+    assert features.shape == (2, 256) and scores.shape == (2,)
+    assert [m.out_features for m in G1.net if isinstance(m, torch.nn.Linear)] == [512, 512, 64]
+
+
+@pytest.mark.parametrize("split,dim", [("fc1", 64), ("pool3", 16)])
+def test_encoder_stack_composes_to_the_classifier(split, dim):
+    session = tiny_session(f"model.split={split}")
+    E, x = session.nets["encoder"], torch.rand(3, 1, 28, 28) * 2 - 1
+    with torch.no_grad():
+        h1 = encode_bottom(E, x, split)
+        torch.testing.assert_close(encode_top(E, h1, split), E(x), rtol=0, atol=0)  # E_1(E_0(x)) = logits
+    assert h1.shape == (3, dim) and session.nets["generator_1"].sample_shape == (dim,)
+    assert session.nets["critic_1"].input_shape == (dim,)
+
+
+@pytest.mark.parametrize("sets,match", [
+    (["model.adv_weights=1,1,1"], "adv_weights needs two weights"),
+    (["model.ent_weights=1,-1"], "ent_weights needs two weights >= 0"),
+    (["model.phase=independent", "model.independent_steps=5"], "set model.phase=joint"),
+    (["model.split=conv2"], "model.split"),
+    (["model.noise_0=0"], "noise_0, noise_1 >= 1"),
+])
+def test_config_refusals(sets, match):
+    with pytest.raises(ConfigError, match=match):
+        C.resolve(sets=[*TINY, *sets])
+
+
+def test_encoder_folder_is_loaded_checked_and_frozen(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANFORGE_DATA", str(tmp_path / "cache"))
+    cfg = lambda *s: C.resolve(sets=[*TINY, *s])  # noqa: E731
+    fix = r"no Stacked GAN encoder .* train one with `ganforge classifier train --dataset mnist --width 0.0625`$"
+    with pytest.raises(ConfigError, match=fix):
+        build_nets(cfg("model.encoder=default"), MNIST, torch.device("cpu"))
+    net = MNISTClassifier(width=0.0625)
+    meta = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
+            "dataset": "mnist", "pixel_range": [-1.0, 1.0]}
+    save_classifier(net, meta, tmp_path / "enc")
+    _, nets = build_nets(cfg(f"model.encoder={tmp_path / 'enc'}"), MNIST, torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(nets["encoder"].parameters(), net.parameters(), strict=True))
+    assert not any(p.requires_grad for p in nets["encoder"].parameters())
+    with pytest.raises(ConfigError, match="has width 0.0625 but model.encoder_width is 0.125"):
+        build_nets(cfg(f"model.encoder={tmp_path / 'enc'}", "model.encoder_width=0.125"), MNIST, torch.device("cpu"))
+
+
+RESUME = ["--model", "stackgan", "--dataset", "mnist", "--set", "model.encoder=random", "--set",
+          "model.encoder_width=0.0625", "--set", "model.width=0.0625", "--set", "model.noise_0=4", "--set",
+          "model.noise_1=4", "--set", "model.independent_steps=2", "--set", "train.batch_size=4",
+          "--set", "train.checkpoint_every=2", "--set", "train.sample_grid=10", "--set", "train.log_every=1"]
+
+
+def test_resume_is_bit_for_bit(tmp_path):
+    """4 steps straight equal 2 (independent) steps then ``--resume`` to 4 (joint steps), every tensor equal."""
+    assert cli_main(["train", *RESUME, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
+    assert cli_main(["train", *RESUME, "--steps", "2", "--out", str(tmp_path / "b")]) == 0
+    assert cli_main(["train", "--out", str(tmp_path / "b"), "--resume", "--steps", "4"]) == 0
+    tensors = {}
+    for run in ("a", "b"):
+        folder = tmp_path / run / "checkpoints" / "00000004"
+        tensors[run] = {f"{name}:{key}": value for name in ("modules", "optimizers")
+                        for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
+    assert tensors["a"].keys() == tensors["b"].keys()
+    assert {"modules:generator_0.bn0.running_mean", "modules:q_1.fc.weight", "modules:encoder.fc1.weight",
+            "modules:critic_0.score.weight"} <= tensors["a"].keys()
+    for key in tensors["a"]:
+        assert torch.equal(tensors["a"][key], tensors["b"][key]), key
+    logs = [[{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
+             for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] for run in ("a", "b")]
+    assert logs[0] == logs[1] and [record["joint"] for record in logs[0]] == [0.0, 0.0, 1.0, 1.0]
