@@ -107,4 +107,4 @@ def _plot(summary: dict, path: Path) -> Path:
     panels = [Panel(f"{kind}", UNITS.get(kind, "strength"), "DDM(test, corrupted train)",
                     series={"DDM": (v["strength"], v["ddm"], None)})
               for kind, v in summary["corruptions"].items()]
-    return write_panels(panels, path, f"corruptions of {summary['dataset']}: DDM rises with strength")
+    return write_panels(panels, path, f"corruptions of {summary['dataset']}: DDM against strength (0 = clean)")

@@ -105,6 +105,9 @@ def _plot(summary: dict, path: Path) -> Path:
     panels = [Panel("DDM(test, G) (lower is better)", "distinct training images n", "DDM (nats)", logx=True,
                     series={"replicated n": (ns, [p["ddm_mean"] for p in per], [p["ddm_std"] for p in per])},
                     hline=("whole training set", ref["ddm"])),
+              Panel("DDM excess over the training set", "distinct training images n", "DDM - DDM(test, train)",
+                    logx=True, logy=True, series={"replicated n": (ns, [p["ddm_mean"] - ref["ddm"] for p in per],
+                                                                   None)}),
               Panel("inception-style score (higher is better)", "distinct training images n", "score", logx=True,
                     series={"replicated n": (ns, [p["score_mean"] for p in per], [p["score_std"] for p in per])},
                     hline=("whole training set", ref["score"]))]

@@ -23,6 +23,7 @@ class Panel:
     series: dict[str, tuple[list[float], list[float], list[float] | None]] = field(default_factory=dict)
     hline: tuple[str, float] | None = None
     logx: bool = False
+    logy: bool = False
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -66,6 +67,8 @@ def write_panels(panels: list[Panel], path: Path, title: str) -> Path:
             ax.axhline(panel.hline[1], color="gray", linestyle="--", linewidth=1, label=panel.hline[0])
         if panel.logx:
             ax.set_xscale("log")
+        if panel.logy:
+            ax.set_yscale("log")
         ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
