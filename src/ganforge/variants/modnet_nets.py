@@ -14,9 +14,9 @@ a record of what training has seen.
 A loaded classifier is checked against the data (architecture known, input shape, class count, dataset and
 pixel range) and its weights against the sha256 in ``classifier.json``; a problem is one ConfigError line
 naming the command that fixes it. The folder format is the one ``ganforge.train.classifier`` writes; it is
-read here because variants may not import the training layer. Its weights are frozen (``requires_grad``
-off; the variant keeps it in eval mode) and saved in every checkpoint, but opening a run rebuilds it from
-``model.classifier`` first, so the folder must still exist then.
+read by ``ganforge.nets.classifier_files`` (variants may not import the training layer). Its weights are
+frozen (``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint, but
+opening a run rebuilds it from ``model.classifier`` first, so the folder must still exist then.
 
 :class:`ModNetRecord` holds buffers only (saved in checkpoints, so a resumed run is bit-for-bit the same): a
 ring of the latest ``model.bank_size`` training images and labels, the sources of ``generate``, and the
@@ -25,22 +25,18 @@ running mean of L_1 for ``l1_mode: running-mean``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any
 
-import safetensors.torch
 import torch
 from torch import nn
 
 from ganforge.config import Config
-from ganforge.data import data_cache_dir
 from ganforge.errors import ConfigError
 from ganforge.nets import NETS, ModNetDiscriminator, ModNetUNet
+from ganforge.nets.classifier_files import classifier_folder, frozen, load_classifier_weights, read_classifier_meta
 from ganforge.variants.base import DataShape
 
-CLASSIFIER_FORMAT = "ganforge.classifier"
+WHAT = "ModNet classifier"
 TRAINED_CLASSIFIERS = ("joint", "random")  # the settings of model.classifier whose C learns
 
 
@@ -84,15 +80,8 @@ class ModNetRecord(nn.Module):
 
 
 def classifier_dir(setting: str, dataset: str) -> Path:
-    """The folder that ``model.classifier`` names (``default``: the dataset's cached classifier)."""
-    return data_cache_dir() / "classifiers" / dataset if setting == "default" else Path(setting)
-
-
-def frozen(net: nn.Module) -> nn.Module:
-    """``net`` in eval mode with every parameter's ``requires_grad`` off."""
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net.eval()
+    """The folder ``model.classifier`` names (``default``: the dataset's cached classifier)."""
+    return classifier_folder(setting, dataset)
 
 
 def fresh_classifier(data: DataShape, width: float) -> nn.Module:
@@ -113,34 +102,9 @@ def load_frozen_classifier(cfg: Config, data: DataShape) -> nn.Module:
     folder = classifier_dir(cfg.model.classifier, cfg.data.name)
     out = "" if cfg.model.classifier == "default" else f" --out {folder}"
     fix = f"`ganforge classifier train --dataset {cfg.data.name}{out}`"
-    meta = _read_meta(folder, fix)
+    meta = read_classifier_meta(folder, what=WHAT, fix=fix, hint=" or set model.classifier=joint")
     _check_meta(meta, cfg, data, folder, fix)
-    weights = folder / "classifier.safetensors"
-    blob = weights.read_bytes() if weights.is_file() else b""
-    if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-        raise ConfigError(f"ModNet classifier weights {weights} are missing or fail their sha256 check; "
-                          f"retrain with {fix}")
-    try:
-        net = NETS.get(meta["architecture"]).build(**meta["build"])
-        net.load_state_dict(safetensors.torch.load(blob))
-    except (RuntimeError, ValueError, TypeError, ConfigError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"ModNet classifier in {folder} does not load ({reason}); retrain with {fix}") from None
-    return frozen(net)
-
-
-def _read_meta(folder: Path, fix: str) -> dict[str, Any]:
-    path = folder / "classifier.json"
-    if not path.is_file():
-        raise ConfigError(f"no ModNet classifier in {folder}; train one with {fix} or set model.classifier=joint")
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        meta = None
-    if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT or not isinstance(meta.get("build"),
-                                                                                               dict):
-        raise ConfigError(f"{path} is not a ganforge classifier file; retrain with {fix}")
-    return meta
+    return frozen(load_classifier_weights(folder, meta, what=WHAT, fix=fix))
 
 
 def _check_meta(meta: dict, cfg: Config, data: DataShape, folder: Path, fix: str) -> None:

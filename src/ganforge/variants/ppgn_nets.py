@@ -12,32 +12,28 @@ cross-entropy by ``ganforge classifier train``), loaded from ``model.encoder``:
 A missing, corrupt or mismatched classifier (another architecture, width, dataset, class count or pixel
 range) is refused with one ConfigError line naming the command that fixes it. The folder format is the one
 ``ganforge.train.classifier`` writes (``classifier.json`` + ``classifier.safetensors`` with its sha256);
-it is read here because variants may not import the training layer. E's weights are frozen
-(``requires_grad`` off) and also saved in every checkpoint, but sampling a run rebuilds E from
+it is read by ``ganforge.nets.classifier_files`` (variants may not import the training layer). E's weights
+are frozen (``requires_grad`` off) and also saved in every checkpoint, but sampling a run rebuilds E from
 ``model.encoder`` first, so the classifier folder must still exist then.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any
 
-import safetensors.torch
 import torch
 from torch import nn
 
 from ganforge.config import Config
-from ganforge.data import data_cache_dir
 from ganforge.errors import ConfigError
+from ganforge.nets.classifier_files import classifier_folder, frozen, load_classifier_weights, read_classifier_meta
 from ganforge.nets.classifiers import MNISTClassifier
 from ganforge.nets.ppgn import IMAGE_SHAPE, PPGNCodeCritic, PPGNFeatureCritic, PPGNGenerator, PPGNImageCritic
 from ganforge.variants.base import DataShape
 
 ENCODER_LAYERS = ("conv1", "conv2", "pool2", "conv3", "pool3", "fc1", "fc2")
 CRITIC_LAYERS = ("image", *ENCODER_LAYERS)  # "image": the pixel critic D on x itself
-CLASSIFIER_FORMAT = "ganforge.classifier"
+WHAT = "PPGN encoder"
 
 
 def critic_net_name(layer: str) -> str:
@@ -47,14 +43,7 @@ def critic_net_name(layer: str) -> str:
 
 def encoder_dir(encoder: str, dataset: str) -> Path:
     """The classifier folder that ``model.encoder`` names (``default``: the dataset's cached one)."""
-    return data_cache_dir() / "classifiers" / dataset if encoder == "default" else Path(encoder)
-
-
-def frozen(net: nn.Module) -> nn.Module:
-    """``net`` in eval mode with every parameter's ``requires_grad`` off."""
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net.eval()
+    return classifier_folder(encoder, dataset)
 
 
 def load_encoder(cfg: Config, data: DataShape) -> MNISTClassifier:
@@ -69,32 +58,9 @@ def load_encoder(cfg: Config, data: DataShape) -> MNISTClassifier:
     folder = encoder_dir(m.encoder, cfg.data.name)
     out = "" if m.encoder == "default" else f" --out {folder}"
     fix = f"`ganforge classifier train --dataset {cfg.data.name} --width {m.width:g}{out}`"
-    meta = _read_meta(folder, fix)
+    meta = read_classifier_meta(folder, what=WHAT, fix=fix)
     _check_meta(meta, cfg, data, folder, fix)
-    weights = folder / "classifier.safetensors"
-    blob = weights.read_bytes() if weights.is_file() else b""
-    if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-        raise ConfigError(f"PPGN encoder weights {weights} are missing or fail their sha256 check; retrain with {fix}")
-    try:
-        net = MNISTClassifier(**meta["build"])
-        net.load_state_dict(safetensors.torch.load(blob))
-    except (RuntimeError, ValueError, TypeError, ConfigError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"PPGN encoder in {folder} does not load ({reason}); retrain with {fix}") from None
-    return frozen(net)
-
-
-def _read_meta(folder: Path, fix: str) -> dict[str, Any]:
-    path = folder / "classifier.json"
-    if not path.is_file():
-        raise ConfigError(f"no PPGN encoder (MNIST classifier) in {folder}; train one with {fix}")
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        meta = None
-    if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT or not isinstance(meta.get("build"), dict):
-        raise ConfigError(f"{path} is not a ganforge classifier file; retrain with {fix}")
-    return meta
+    return frozen(load_classifier_weights(folder, meta, what=WHAT, fix=fix))
 
 
 def _check_meta(meta: dict, cfg: Config, data: DataShape, folder: Path, fix: str) -> None:
