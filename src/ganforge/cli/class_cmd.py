@@ -22,10 +22,8 @@ def wants_classes(args: argparse.Namespace) -> bool:
 
 def sample_classes_command(args: argparse.Namespace) -> int:
     """Draw the samples that ``args`` asks for from a class-conditional run and write the grid / npz."""
-    import numpy as np
     import torch
 
-    from ganforge.train.grids import save_grid
     from ganforge.train.session import open_run
 
     _check_args(args)
@@ -47,9 +45,19 @@ def sample_classes_command(args: argparse.Namespace) -> int:
         classes = torch.full((args.n,), args.class_, dtype=torch.long)
     with torch.no_grad():
         images = spec.sample_classes(nets, session.cfg, classes, torch.Generator().manual_seed(args.seed)).cpu()
-    pixel_range = session.data_shape.pixel_range
+    return write_class_samples(args, images, classes, num_classes, session.data_shape.pixel_range, "class-grid.png")
+
+
+def write_class_samples(args: argparse.Namespace, images, classes, num_classes: int, pixel_range,
+                        grid_name: str) -> int:
+    """Write class-conditional samples: the class grid (``--class-grid``; default ``RUN/samples/<grid_name>``),
+    or ``--grid`` and/or ``--npz`` (samples, classes, pixel_range). Shared by ``--class`` and ``--sampler mala``."""
+    import numpy as np
+
+    from ganforge.train.grids import save_grid
+
     if args.class_grid is not None:
-        path = Path(args.grid) if args.grid else Path(args.run) / "samples" / "class-grid.png"
+        path = Path(args.grid) if args.grid else Path(args.run) / "samples" / grid_name
         save_grid(images, path, nrow=args.class_grid, pixel_range=pixel_range)
         print(f"class grid ({num_classes} rows x {args.class_grid} columns): {path}")
         return 0
@@ -57,7 +65,7 @@ def sample_classes_command(args: argparse.Namespace) -> int:
         save_grid(images, args.grid, pixel_range=pixel_range)
         print(f"grid: {args.grid}")
     if args.npz:
-        np.savez(args.npz, samples=images.numpy(), classes=classes.numpy(), pixel_range=np.array(pixel_range))
+        np.savez(args.npz, samples=images.numpy(), classes=classes.cpu().numpy(), pixel_range=np.array(pixel_range))
         print(f"samples: {args.npz} {tuple(images.shape)}")
     return 0
 

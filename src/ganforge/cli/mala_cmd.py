@@ -37,10 +37,9 @@ def wants_mala(args: argparse.Namespace) -> bool:
 
 def sample_mala_command(args: argparse.Namespace) -> int:
     """Run the chains that ``args`` asks for and write the grid / npz."""
-    import numpy as np
     import torch
 
-    from ganforge.train.grids import save_grid
+    from ganforge.cli.class_cmd import write_class_samples
     from ganforge.train.session import open_run
     from ganforge.variants.ppgn import sample_mala
 
@@ -56,20 +55,8 @@ def sample_mala_command(args: argparse.Namespace) -> int:
     num_classes = nets["encoder"].num_classes
     classes = classes_of(num_classes)
     result = sample_mala(nets, classes, settings, generator=torch.Generator().manual_seed(args.seed))
-    images = result.images.cpu()
-    pixel_range = session.data_shape.pixel_range
-    if args.class_grid is not None:
-        path = Path(args.grid) if args.grid else Path(args.run) / "samples" / "mala-class-grid.png"
-        save_grid(images, path, nrow=args.class_grid, pixel_range=pixel_range)
-        print(f"class grid ({num_classes} rows x {args.class_grid} columns): {path}")
-        return 0
-    if args.grid:
-        save_grid(images, args.grid, pixel_range=pixel_range)
-        print(f"grid: {args.grid}")
-    if args.npz:
-        np.savez(args.npz, samples=images.numpy(), classes=classes.cpu().numpy(), pixel_range=np.array(pixel_range))
-        print(f"samples: {args.npz} {tuple(images.shape)}")
-    return 0
+    return write_class_samples(args, result.images.cpu(), classes, num_classes, session.data_shape.pixel_range,
+                               "mala-class-grid.png")
 
 
 def _check_args(args: argparse.Namespace):

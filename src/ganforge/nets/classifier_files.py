@@ -1,7 +1,8 @@
 """A domain-classifier folder read into a frozen net, for the models built on a pretrained classifier
 (PPGN-h's encoder E, the Stacked GAN's encoder stack, ModNet's frozen classifier).
 
-The folder is what ``ganforge classifier train`` writes (``ganforge.train.classifier``): ``classifier.json``
+The folder is what ``ganforge classifier train`` writes (``ganforge.train.classifier``, whose
+``load_classifier`` for the metrics reads it through here too): ``classifier.json``
 (format, architecture, build arguments, dataset, pixel range, sha256 of the weights) and
 ``classifier.safetensors``. It is read here, below the variants, because variants may not import the
 training layer. Nothing is unpickled: the weights go through the safetensors parser after their sha256
@@ -19,7 +20,7 @@ import safetensors.torch
 from torch import nn
 
 from ganforge.data import data_cache_dir
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, GanforgeError
 from ganforge.nets.spec import NETS
 
 CLASSIFIER_FORMAT = "ganforge.classifier"
@@ -38,7 +39,8 @@ def frozen(net: nn.Module) -> nn.Module:
     return net.eval()
 
 
-def read_classifier_meta(folder: Path, *, what: str, fix: str, hint: str = "") -> dict[str, Any]:
+def read_classifier_meta(folder: Path, *, what: str, fix: str, hint: str = "",
+                         error: type[GanforgeError] = ConfigError) -> dict[str, Any]:
     """The folder's ``classifier.json`` as a dict with a ``build`` mapping.
 
     Args:
@@ -46,29 +48,31 @@ def read_classifier_meta(folder: Path, *, what: str, fix: str, hint: str = "") -
         what: how messages name the classifier ("PPGN encoder", "ModNet classifier").
         fix: the command that makes a fitting classifier, quoted in every message.
         hint: appended to the "missing" message (another way out, e.g. "or set model.classifier=joint").
+        error: the error raised (the metrics' loader raises CheckpointError).
     """
     path = folder / META_FILE
     if not path.is_file():
-        raise ConfigError(f"no {what} in {folder}; train one with {fix}{hint}")
+        raise error(f"no {what} in {folder}; train one with {fix}{hint}")
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         meta = None
     if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT or not isinstance(meta.get("build"), dict):
-        raise ConfigError(f"{path} is not a ganforge classifier file; retrain with {fix}")
+        raise error(f"{path} is not a ganforge classifier file; retrain with {fix}")
     return meta
 
 
-def load_classifier_weights(folder: Path, meta: dict[str, Any], *, what: str, fix: str) -> nn.Module:
+def load_classifier_weights(folder: Path, meta: dict[str, Any], *, what: str, fix: str,
+                            error: type[GanforgeError] = ConfigError) -> nn.Module:
     """The net ``meta`` describes, with the folder's weights once their sha256 matches (not yet frozen)."""
     weights = folder / WEIGHTS_FILE
     blob = weights.read_bytes() if weights.is_file() else b""
     if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-        raise ConfigError(f"{what} weights {weights} are missing or fail their sha256 check; retrain with {fix}")
+        raise error(f"{what} weights {weights} are missing or fail their sha256 check; retrain with {fix}")
     try:
         net = NETS.get(meta["architecture"]).build(**meta["build"])
         net.load_state_dict(safetensors.torch.load(blob))
     except (KeyError, RuntimeError, ValueError, TypeError, ConfigError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{what} in {folder} does not load ({reason}); retrain with {fix}") from None
+        raise error(f"{what} in {folder} does not load ({reason}); retrain with {fix}") from None
     return net

@@ -38,10 +38,9 @@ from ganforge.data import DATASETS, data_cache_dir, load_dataset
 from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.nets import NETS
+from ganforge.nets.classifier_files import CLASSIFIER_FORMAT as FORMAT
+from ganforge.nets.classifier_files import META_FILE, WEIGHTS_FILE, load_classifier_weights, read_classifier_meta
 
-WEIGHTS_FILE = "classifier.safetensors"
-META_FILE = "classifier.json"
-FORMAT = "ganforge.classifier"
 DEFAULTS: dict[str, dict[str, Any]] = {
     "mnist": {"width": 0.5, "epochs": 4, "lr": 0.05, "flip": False},
     "fashion-mnist": {"width": 0.5, "epochs": 10, "lr": 0.05, "flip": True},
@@ -213,37 +212,18 @@ def load_classifier(source: str | Path, *, map_location: str | torch.device = "c
         the ``classifier.json`` metadata plus "dir").
     """
     folder = resolve_classifier_dir(source)
-    meta = _read_meta(folder, source)
-    data = (folder / WEIGHTS_FILE).read_bytes() if (folder / WEIGHTS_FILE).is_file() else b""
-    retrain = _train_command(meta.get("dataset", "D"), folder)
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        raise CheckpointError(f"classifier weights {folder / WEIGHTS_FILE} are missing or fail their sha256 check; "
-                              f"retrain with `{retrain}`")
+    dataset = str(source) if str(source) in DATASETS else "D"
+    found = {"what": "domain classifier", "error": CheckpointError}
+    meta = read_classifier_meta(folder, fix=f"`{_train_command(dataset, folder)}`", **found)
+    retrain = f"`{_train_command(meta.get('dataset', 'D'), folder)}`"
+    net = load_classifier_weights(folder, meta, fix=retrain, **found)
     try:
-        net = NETS.get(meta["architecture"]).build(**meta["build"])
-        net.load_state_dict(safetensors.torch.load(data))
         net.pixel_range = tuple(float(v) for v in meta["pixel_range"])  # what metrics.features.embed expects
-    except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"classifier in {folder} does not build ({reason}); retrain with `{retrain}`") from None
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"classifier in {folder} has no valid pixel_range; retrain with {retrain}") from None
     return net.to(map_location).eval(), {**meta, "dir": str(folder)}
 
 
 def _train_command(dataset: str, folder: Path) -> str:
     out = "" if dataset in DATASETS and folder == default_classifier_dir(dataset) else f" --out {folder}"
     return f"ganforge classifier train --dataset {dataset}{out}"
-
-
-def _read_meta(folder: Path, source: str | Path) -> dict[str, Any]:
-    dataset = str(source) if str(source) in DATASETS else "D"
-    path = folder / META_FILE
-    if not path.is_file():
-        raise CheckpointError(f"no domain classifier in {folder}; train one with `{_train_command(dataset, folder)}`")
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        meta = None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a ganforge classifier file; retrain with "
-                              f"`{_train_command(dataset, folder)}`")
-    return meta
