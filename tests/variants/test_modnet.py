@@ -217,14 +217,28 @@ def test_config_refusals(sets, match):
         C.resolve(sets=[*TINY, *sets])
 
 
+def test_classifier_trained_on_another_pixel_range_sees_its_own_range(tmp_path):
+    """A [-1, 1] classifier used by a ModNet on [0, 1] images gets 2x - 1: equal logits and frozen."""
+    folder = frozen_folder(tmp_path)
+    cfg = C.resolve(sets=[*TINY, f"model.classifier={folder}", "data.pixel_range=0,1"])
+    _, nets = build_nets(cfg, DataShape((1, 28, 28), 10, (0.0, 1.0)), torch.device("cpu"))
+    _, same = build_nets(C.resolve(sets=[*TINY, f"model.classifier={folder}"]), MNIST, torch.device("cpu"))
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(nets["classifier"](x), same["classifier"](2 * x - 1), rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(nets["classifier"](x), same["classifier"](x), atol=1e-3)
+    assert tuple(nets["classifier"].pixel_range) == (0.0, 1.0) and not nets["classifier"].training
+    assert not any(p.requires_grad for p in nets["classifier"].parameters())
+
+
 def test_classifier_folder_is_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("GANFORGE_DATA", str(tmp_path / "cache"))
     cfg = lambda *s: C.resolve(sets=[*TINY, *s])  # noqa: E731
     with pytest.raises(ConfigError, match=r"no ModNet classifier .* `ganforge classifier train --dataset mnist`"):
         build_nets(cfg("model.classifier=default"), MNIST, torch.device("cpu"))
     folder = frozen_folder(tmp_path)
-    with pytest.raises(ConfigError, match="set data.pixel_range=-1,1"):
-        build_nets(cfg(f"model.classifier={folder}", "data.pixel_range=0,1"), DataShape((1, 28, 28), 10, (0.0, 1.0)),
+    with pytest.raises(ConfigError, match="no valid pixel_range"):
+        build_nets(cfg(f"model.classifier={frozen_folder(tmp_path / 'bad', pixel_range=[1.0, -1.0])}"), MNIST,
                    torch.device("cpu"))
     with pytest.raises(ConfigError, match="trained on 'mnist' with 10 classes, not 'fashion-mnist'"):
         build_nets(cfg(f"model.classifier={folder}", "data.name=fashion-mnist"), MNIST, torch.device("cpu"))

@@ -1,9 +1,10 @@
-"""Small building blocks shared by the network families: reshape, crop, and DCGAN initialisation.
+"""Small building blocks shared by the network families: reshape, crop, pixel-range adapter, DCGAN init.
 
 ``Reshape`` and ``Crop`` are the two shape operations of the WGAN-GP MNIST reference generator
 (Gulrajani et al. 2017, ``gan_mnist.py``): ``view(-1, 4*DIM, 4, 4)`` and ``output[:, :, :7, :7]``.
-``dcgan_init_`` is the initialisation of Radford et al. (2016, Sec. 4): every convolution and linear
-weight ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.
+``InputRange`` feeds a net trained on one pixel range images given in another (the affine map between
+the two ranges, exact). ``dcgan_init_`` is the initialisation of Radford et al. (2016, Sec. 4): every
+convolution and linear weight ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.
 """
 
 from __future__ import annotations
@@ -33,6 +34,29 @@ class Reshape(nn.Module):
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"
+
+
+class InputRange(nn.Module):
+    """``net`` applied to images in ``given`` = (lo, hi), mapped affinely onto the range it was trained on.
+
+    forward(x) = net(t_lo + (x - lo) · (t_hi - t_lo) / (hi - lo)) for x (B, C, H, W) in [lo, hi]; for example
+    a classifier trained on [-1, 1] used on [0, 1] images sees 2x - 1. ``pixel_range`` is ``given``.
+    """
+
+    def __init__(self, net: nn.Module, given: tuple[float, float], trained: tuple[float, float]) -> None:
+        super().__init__()
+        (lo, hi), (t_lo, t_hi) = given, trained
+        if not (hi > lo and t_hi > t_lo):
+            raise ValueError(f"pixel ranges must have low < high, got {given} and {trained}")
+        self.net, self.pixel_range, self.trained_range = net, (float(lo), float(hi)), (float(t_lo), float(t_hi))
+        self.scale, self.shift = (t_hi - t_lo) / (hi - lo), t_lo - lo * (t_hi - t_lo) / (hi - lo)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (B, ...) in ``pixel_range``. Returns: ``net``'s output for x mapped onto ``trained_range``."""
+        return self.net(x * self.scale + self.shift)
+
+    def extra_repr(self) -> str:
+        return f"given={self.pixel_range}, trained={self.trained_range}"
 
 
 class Crop(nn.Module):

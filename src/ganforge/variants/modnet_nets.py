@@ -11,11 +11,14 @@ a record of what training has seen.
 - ``random``: a separate classifier of ``model.classifier_width`` from scratch (MNISTClassifier for 28×28
   images, the small ResNet otherwise, as ``ganforge.train.classifier`` picks), trained with D.
 
-A loaded classifier is checked against the data (architecture known, input shape, class count, dataset and
-pixel range) and its weights against the sha256 in ``classifier.json``; a problem is one ConfigError line
-naming the command that fixes it. The folder format is the one ``ganforge.train.classifier`` writes; it is
-read by ``ganforge.nets.classifier_files`` (variants may not import the training layer). Its weights are
-frozen (``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint, but
+A loaded classifier is checked against the data (architecture known, input shape, class count, dataset) and
+its weights against the sha256 in ``classifier.json``; a problem is one ConfigError line naming the command
+that fixes it. A classifier trained on another pixel range than ``data.pixel_range`` sees the images mapped
+affinely onto its own range (:class:`~ganforge.nets.layers.InputRange`): a [-1, 1] classifier serves a ModNet
+on [0, 1] images, where δ = tanh(·) can move a pixel across the whole range (on [-1, 1] it moves less than
+half of it). The folder format is the one ``ganforge.train.classifier`` writes; it is read by
+``ganforge.nets.classifier_files`` (variants may not import the training layer). Its weights are frozen
+(``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint, but
 opening a run rebuilds it from ``model.classifier`` first, so the folder must still exist then.
 
 :class:`ModNetRecord` holds buffers only (saved in checkpoints, so a resumed run is bit-for-bit the same): a
@@ -34,6 +37,7 @@ from ganforge.config import Config
 from ganforge.errors import ConfigError
 from ganforge.nets import NETS, ModNetDiscriminator, ModNetUNet
 from ganforge.nets.classifier_files import classifier_folder, frozen, load_classifier_weights, read_classifier_meta
+from ganforge.nets.layers import InputRange
 from ganforge.variants.base import DataShape
 
 WHAT = "ModNet classifier"
@@ -104,7 +108,9 @@ def load_frozen_classifier(cfg: Config, data: DataShape) -> nn.Module:
     fix = f"`ganforge classifier train --dataset {cfg.data.name}{out}`"
     meta = read_classifier_meta(folder, what=WHAT, fix=fix, hint=" or set model.classifier=joint")
     _check_meta(meta, cfg, data, folder, fix)
-    return frozen(load_classifier_weights(folder, meta, what=WHAT, fix=fix))
+    net = frozen(load_classifier_weights(folder, meta, what=WHAT, fix=fix))
+    trained, given = tuple(float(v) for v in meta["pixel_range"]), tuple(float(v) for v in data.pixel_range)
+    return net if trained == given else frozen(InputRange(net, given, trained))
 
 
 def _check_meta(meta: dict, cfg: Config, data: DataShape, folder: Path, fix: str) -> None:
@@ -118,11 +124,9 @@ def _check_meta(meta: dict, cfg: Config, data: DataShape, folder: Path, fix: str
     if meta["build"].get("num_classes") != data.num_classes or meta.get("dataset") != cfg.data.name:
         raise ConfigError(f"{where} was trained on {meta.get('dataset')!r} with {meta['build'].get('num_classes')} "
                           f"classes, not {cfg.data.name!r} with {data.num_classes}; train one with {fix}")
-    trained = tuple(float(v) for v in meta.get("pixel_range", ()))
-    if trained != tuple(float(v) for v in data.pixel_range):
-        low, high = (f"{v:g}" for v in trained) if len(trained) == 2 else ("?", "?")
-        raise ConfigError(f"{where} was trained on pixels in [{low}, {high}] but data.pixel_range is "
-                          f"{cfg.data.pixel_range}; set data.pixel_range={low},{high}")
+    trained = meta.get("pixel_range")
+    if not (isinstance(trained, list) and len(trained) == 2 and trained[0] < trained[1]):
+        raise ConfigError(f"{where} has no valid pixel_range in its classifier.json; retrain with {fix}")
 
 
 def build_modnet_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
