@@ -54,12 +54,24 @@ def test_tiny_experiment_writes_csv_png_json_with_the_right_rows(run, tmp_path, 
     expected = [(n, name, size) for n in (3, 6) for name, size in
                 (("real", n), ("real+generated", 10 * n), ("generated", 9 * n))]
     assert [(int(r["n_real"]), r["train_set"], int(r["train_size"])) for r in rows] == expected
-    assert all(0 <= float(r["test_accuracy"]) <= 1 for r in rows)
+    assert all(0 <= float(r["test_accuracy"]) <= 1 and 0 <= float(r["train_accuracy"]) <= 1 for r in rows)
     assert json.loads((out / "augmentation.json").read_text()) == summary
     assert summary["per_n"].keys() == {"3", "6"} and summary["n_test"] == 20
     assert summary["per_n"]["6"]["generated"] == pytest.approx(float(rows[5]["test_accuracy"]))
     assert summary["classifier"] == {"width": 0.0625, "lr": 0.05, "flip": False, "steps": 2, "batch_size": 8}
     assert Image.open(out / "augmentation.png").size[0] > 300
+
+
+def test_train_and_test_reports_both_accuracies():
+    """Two separable classes (dark vs bright images) are learnt: 1.0 on the training set and the test set;
+    with the labels of the test set swapped the test accuracy is 0."""
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.rand(32, 1, 28, 28, generator=gen) * 0.2
+    x = torch.cat([noise[:16] - 1, noise[16:] + 0.8])
+    y = torch.tensor([0] * 16 + [1] * 16)
+    kw = dict(num_classes=2, width=0.0625, steps=40, batch_size=8, lr=0.05, flip=False, seed=0)
+    assert aug.train_and_test(x, y, (x[::3], y[::3]), **kw) == {"test_accuracy": 1.0, "train_accuracy": 1.0}
+    assert aug.train_and_test(x, y, (x[::3], 1 - y[::3]), **kw)["test_accuracy"] == 0.0
 
 
 def test_sources_are_the_augment_files_and_nested(run, tmp_path):
