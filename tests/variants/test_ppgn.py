@@ -15,6 +15,7 @@ from ganforge import config as C
 from ganforge.cli import main as cli_main
 from ganforge.errors import ConfigError
 from ganforge.nets import MNISTClassifier, PPGNCodeCritic, PPGNGenerator, PPGNImageCritic
+from ganforge.samplers.mala import MALASettings
 from ganforge.train.batches import BatchStream
 from ganforge.train.classifier import save_classifier
 from ganforge.train.session import Session, build_nets
@@ -176,6 +177,22 @@ def test_generate_draws_codes_from_the_fitted_gaussian():
     with torch.no_grad():
         torch.testing.assert_close(ppgn.generate(session.nets, session.cfg, 3, z=z), G((mean + std * z).clamp_min(0)))
     assert session.cfg.model.z_dim == 64
+
+
+def test_mala_runs_g_once_per_step_for_all_chains():
+    """sample_mala with the real G and E: one batched G pass per MALA step (R(h) and the class gradient share
+    it; the reference code recomputes G(h)), plus G(h_T) for the returned images."""
+    nets = {name: net.eval() for name, net in tiny_session().nets.items()}
+    calls: dict[str, list[int]] = {"generator": [], "encoder": []}
+    hooks = [nets["generator"].register_forward_hook(lambda m, i, o: calls["generator"].append(len(i[0]))),
+             nets["encoder"].conv1.register_forward_hook(lambda m, i, o: calls["encoder"].append(len(i[0])))]
+    classes = torch.tensor([0, 3, 3, 9, 1, 7])
+    out = ppgn.sample_mala(nets, classes, MALASettings(steps=4), generator=torch.Generator().manual_seed(0))
+    for h in hooks:
+        h.remove()
+    assert calls == {"generator": [6] * (4 + 1), "encoder": [6] * 4}
+    with torch.no_grad():
+        torch.testing.assert_close(out.images, nets["generator"](out.codes), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("sets,match", [

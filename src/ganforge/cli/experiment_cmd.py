@@ -7,6 +7,8 @@ import json
 import sys
 
 from ganforge.cli.modnet_cmd import add_augmentation_args
+from ganforge.cli.ppgn_disc_cmd import DESCRIPTION as PPGN_DISC
+from ganforge.cli.ppgn_disc_cmd import add_ppgn_disc_args
 from ganforge.errors import ConfigError
 
 
@@ -27,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     co.set_defaults(func=_corruptions)
     aug = names.add_parser("augmentation", help="ModNet augmentation: classifiers on real, real + generated, generated")
     add_augmentation_args(aug)
+    pd = names.add_parser("ppgn-disc", help="PPGN-h with encoder-layer critics, six variants (reduced CPU version "
+                          "by default)", description=PPGN_DISC, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_ppgn_disc_args(pd)
 
 
 def _common(parser: argparse.ArgumentParser, name: str) -> None:

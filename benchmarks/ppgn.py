@@ -1,0 +1,156 @@
+"""PPGN-h speed (seed thesis, KTH 2018; Nguyen et al. 2017): generator steps per second of the six PPGN-disc
+variants, and MALA-approx chain-steps per second, batched chains against chains run one at a time.
+
+Prints one JSON object.
+
+1. Training: per preset ``ppgn-<variant>`` at ``--width`` (default 0.125, the reduced experiment's), a
+   generator step outside the warm-up schedule (5 critic steps + 1 generator step; steps 101.. of the
+   schedule) timed in ``--rounds`` interleaved rounds of ``--steps`` steps (median reported), and a warm-up
+   step (step 0: 100 critic steps + 1 generator step) timed ``--warmup-rounds`` times. Data are synthetic
+   MNIST-shaped tensors and E is untrained (step cost depends on neither).
+2. MALA: ``--chains`` chains advanced together (one batched ``mala_step`` per step) against the same number
+   of chains run one after another, ``--mala-steps`` steps each, interleaved in ``--rounds`` rounds, at each
+   of ``--mala-widths``. The ratio of chain-steps per second is the batching speed-up (the issue asks for at
+   least 5x). The final G(h_T) render is left out of both.
+3. G passes: forward hooks on G and E count the calls of ``variants.ppgn.sample_mala`` (the real entry
+   point): one G pass and one E pass per MALA step for all chains, plus one G pass for G(h_T).
+
+    OMP_NUM_THREADS=1 python benchmarks/ppgn.py [--width 0.125] [--rounds 5] [--mala-widths 0.125,1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ganforge.experiments.ppgn_disc import VARIANTS  # noqa: E402
+from ganforge.nets import MNISTClassifier, PPGNGenerator  # noqa: E402
+from ganforge.nets.classifier_files import frozen  # noqa: E402
+from ganforge.samplers.mala import MALASettings, mala_step  # noqa: E402
+from ganforge.train.runtime import cpu_has_native_bf16  # noqa: E402
+from ganforge.variants.ppgn import sample_mala  # noqa: E402
+from train_step import ganforge_steps, synthetic_session  # noqa: E402
+
+
+def bench_training(variants: list[str], width: float, rounds: int, steps: int, warmup_rounds: int) -> dict:
+    """Seconds per generator step of every variant, outside and inside the warm-up schedule."""
+    sets = ["model.encoder=random", f"model.width={width:g}"]
+    sessions = {v: synthetic_session(f"ppgn-{v}", sets) for v in variants}
+    for session in sessions.values():  # warm-up of the allocator and kernels
+        ganforge_steps(session, 1)
+    normal: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v, session in sessions.items():
+            normal[v].append(ganforge_steps(session, steps))
+    warm = {v: [ganforge_steps(s, 1, start=-1) for _ in range(warmup_rounds)] for v, s in sessions.items()}  # step 0
+    out = {}
+    for v, session in sessions.items():
+        median = statistics.median(normal[v])
+        out[v] = {"critics": list(session.cfg.model.critics), "steps_per_s": 1.0 / median, "s_per_step": median,
+                  "s_per_step_all": [round(x, 4) for x in normal[v]], "warmup_step_s": min(warm[v]),
+                  "warmup_step_s_all": [round(x, 3) for x in warm[v]], "precision": session.precision}
+        print(json.dumps({v: out[v]}), file=sys.stderr, flush=True)
+    return out
+
+
+def mala_nets(width: float) -> dict[str, torch.nn.Module]:
+    torch.manual_seed(0)
+    return {"generator": PPGNGenerator(width=width).eval(), "encoder": frozen(MNISTClassifier(width=width))}
+
+
+def mala_callables(nets: dict[str, torch.nn.Module]):
+    """G and the encoder callable (R(h) = E_fc1(x), logits) exactly as ``variants.ppgn.sample_mala`` builds them."""
+    E = nets["encoder"]
+
+    def encoder(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        acts = E.activations(x, ["fc1", E.logits_layer])
+        return acts["fc1"], acts[E.logits_layer]
+
+    return nets["generator"], encoder
+
+
+def chain_seconds(nets: dict, h0: torch.Tensor, classes: torch.Tensor, steps: int, batched: bool) -> float:
+    """Wall seconds of ``steps`` MALA steps of every chain, all chains in one batch or one chain at a time."""
+    G, encoder = mala_callables(nets)
+    settings = MALASettings()
+    groups = [(h0, classes)] if batched else [(h0[i:i + 1], classes[i:i + 1]) for i in range(len(h0))]
+    start = time.perf_counter()
+    for h, c in groups:
+        for _ in range(steps):
+            h, _ = mala_step(h, c, G, encoder, settings)
+    return time.perf_counter() - start
+
+
+def bench_mala(width: float, chains: int, steps: int, rounds: int) -> dict:
+    """Chain-steps per second, batched and one chain at a time (interleaved rounds, medians)."""
+    nets = mala_nets(width)
+    h0 = torch.randn(chains, 64, generator=torch.Generator().manual_seed(1))
+    classes = torch.arange(chains) % nets["encoder"].num_classes
+    chain_seconds(nets, h0, classes, 1, True)
+    chain_seconds(nets, h0[:2], classes[:2], 1, False)
+    times: dict[str, list[float]] = {"batched": [], "one_at_a_time": []}
+    for _ in range(rounds):
+        for mode in times:
+            times[mode].append(chain_seconds(nets, h0, classes, steps, mode == "batched"))
+    rate = {mode: chains * steps / statistics.median(v) for mode, v in times.items()}
+    ratio = rate["batched"] / rate["one_at_a_time"]
+    out = {"chains": chains, "steps_per_round": steps, "batched_chain_steps_per_s": rate["batched"],
+           "one_at_a_time_chain_steps_per_s": rate["one_at_a_time"], "batching_speedup": ratio,
+           "meets_5x": ratio >= 5.0, **{f"{m}_s_all": [round(x, 3) for x in v] for m, v in times.items()},
+           **g_passes(nets, chains)}
+    print(json.dumps({f"mala_width_{width:g}": out}), file=sys.stderr, flush=True)
+    return out
+
+
+def g_passes(nets: dict, chains: int, steps: int = 5) -> dict:
+    """G and E forward calls, and images through G, per MALA step of ``sample_mala`` (hooks on G and E.conv1)."""
+    calls = {"g": [], "e": []}
+    hooks = [nets["generator"].register_forward_hook(lambda m, i, o: calls["g"].append(len(i[0]))),
+             nets["encoder"].conv1.register_forward_hook(lambda m, i, o: calls["e"].append(len(i[0])))]
+    try:
+        classes = torch.arange(chains) % nets["encoder"].num_classes
+        sample_mala(nets, classes, MALASettings(steps=steps), generator=torch.Generator().manual_seed(0))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    final = 1  # G(h_T) for the returned images
+    return {"g_forward_calls_per_mala_step": (len(calls["g"]) - final) / steps,
+            "g_images_per_chain_step": (sum(calls["g"]) - chains * final) / (chains * steps),
+            "e_forward_calls_per_mala_step": len(calls["e"]) / steps,
+            "g_forward_calls_total": len(calls["g"]), "mala_steps_counted": steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--width", type=float, default=0.125, help="width of the trained variants")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=3, help="timed generator steps per round")
+    parser.add_argument("--warmup-rounds", type=int, default=2, help="timed warm-up steps (100 critic steps each)")
+    parser.add_argument("--chains", type=int, default=100)
+    parser.add_argument("--mala-steps", type=int, default=2, help="MALA steps per chain and round")
+    parser.add_argument("--mala-widths", default="0.125,1", help="widths of G and E for the MALA timing")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    result = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                          "torch": torch.__version__, "native_bf16": cpu_has_native_bf16(),
+                          "cuda": torch.cuda.is_available()},
+              "width": args.width, "rounds": args.rounds, "steps_per_round": args.steps}
+    result["generator_steps"] = bench_training(args.variants.split(","), args.width, args.rounds, args.steps,
+                                               args.warmup_rounds)
+    result["mala"] = {f"width_{float(w):g}": bench_mala(float(w), args.chains, args.mala_steps, args.rounds)
+                      for w in args.mala_widths.split(",")}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

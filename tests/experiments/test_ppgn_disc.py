@@ -1,0 +1,166 @@
+"""``ganforge experiment ppgn-disc`` (seed thesis, KTH 2018) on real MNIST with tiny nets: its files, that its
+numbers are the runs' logged values and independent recomputations, run reuse, and its one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
+from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, tiny_classifier  # noqa: E402
+
+from ganforge.cli import build_parser  # noqa: E402
+from ganforge.cli import main as cli_main  # noqa: E402
+from ganforge.cli.ppgn_disc_cmd import settings_from_args  # noqa: E402
+from ganforge.experiments.ppgn_disc import epochs_to_steps, steps_to_epochs  # noqa: E402
+from ganforge.experiments.ppgn_disc_eval import score_samples  # noqa: E402
+from ganforge.experiments.real_features import Embedder  # noqa: E402
+from ganforge.metrics import ddm, fid  # noqa: E402
+from ganforge.metrics.features import convert_range, load_real  # noqa: E402
+from ganforge.train.classifier import load_classifier  # noqa: E402
+
+VARIANTS = ["fc1-full", "random"]
+TINY = ["--width", "0.0625", "--steps", "3", "--encoder-epochs", "0.02", "--per-class", "3", "--grid-columns", "2",
+        "--mala-steps", "2", "--n-test", "300"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A private data cache (real MNIST linked in), a tiny domain classifier, and one CLI run of two variants."""
+    root = tmp_path_factory.mktemp("ppgn_disc")
+    cache = cache_with_real_mnist(root)
+    with pytest.MonkeyPatch.context() as mp, one_thread():
+        mp.setenv("GANFORGE_DATA", str(cache))
+        tiny_classifier(root / "clf", steps=150)
+        args = ["experiment", "ppgn-disc", "--variants", ",".join(VARIANTS), *TINY, "--classifier", str(root / "clf"),
+                "--out", str(root / "out")]
+        proc = subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **ONE_THREAD_ENV, "GANFORGE_DATA": str(cache)})
+        assert proc.returncode == 0, proc.stderr
+        yield {"root": root, "cache": cache, "out": root / "out", "clf": str(root / "clf"), "args": args,
+               "stdout": proc.stdout}
+
+
+def rows(out: Path) -> list[dict]:
+    return list(csv.DictReader((out / "ppgn_disc.csv").open()))
+
+
+def last_logged(run: Path, key: str) -> float:
+    values = [r[key] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if key in r]
+    return values[-1]
+
+
+def test_cli_writes_one_row_per_variant_and_its_files(env):
+    out, summary = env["out"], json.loads((env["out"] / "ppgn_disc.json").read_text())
+    table = rows(out)
+    assert [r["variant"] for r in table] == VARIANTS
+    assert [r["critics"] for r in table] == ["fc1", "image+fc1"] and table[0]["w_image"] == ""
+    assert list(summary["variants"]) == VARIANTS and summary["reduced"] is True
+    assert json.loads(env["stdout"])["settings"]["steps"] == 3
+    assert Image.open(out / "ppgn_disc.png").size[0] > 600  # one panel per variant
+    for variant, row in zip(VARIANTS, table, strict=True):
+        run = out / "runs" / variant
+        trainer = json.loads((run / "summary.json").read_text())
+        assert int(row["steps"]) == trainer["steps"] == 3
+        assert float(row["train_seconds"]) == pytest.approx(trainer["wall_s"], rel=1e-12)
+        assert (out / "samples" / f"{variant}.png").read_bytes() == (run / "samples" / "00000003.png").read_bytes()
+        grid = Image.open(out / "samples" / f"{variant}-mala-class-grid.png")
+        assert grid.size == (2 * 30 + 2, 10 * 30 + 2)  # 10 class rows × 2 columns of 28-px tiles, 2-px padding
+    encoder = Path(summary["encoder"]["dir"])
+    assert encoder == env["cache"] / "classifiers" / "mnist-ppgn-encoder-w0.0625"
+    assert (encoder / "classifier.json").is_file() and summary["encoder"]["seed"] == 1
+    assert summary["encoder"]["sha256"] != summary["classifier"]["sha256"]  # scored by another network than E
+
+
+def test_w_columns_are_the_last_logged_estimates(env):
+    for row in rows(env["out"]):
+        run = env["out"] / "runs" / row["variant"]
+        for layer in row["critics"].split("+"):
+            assert float(row[f"w_{layer}"]) == pytest.approx(last_logged(run, f"w_{layer}"), rel=1e-12, abs=1e-15)
+    curves = json.loads((env["out"] / "ppgn_disc.json").read_text())["variants"]["random"]["curves"]
+    assert sorted(curves["image"]["step"] + curves["fc1"]["step"]) == [1, 2, 3]  # random trains one critic a step
+
+
+def test_scores_equal_independent_computations_on_the_saved_samples(env, monkeypatch):
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    net, _ = load_classifier(env["clf"])
+    _, test_f, _ = Embedder.load("mnist", env["clf"]).real("test", 300, 0)
+    summary = json.loads((env["out"] / "ppgn_disc.json").read_text())
+    for row in rows(env["out"]):
+        data = np.load(env["out"] / "samples" / f"{row['variant']}-mala.npz")
+        x, classes = torch.from_numpy(data["samples"]), torch.from_numpy(data["classes"])
+        assert x.shape == (30, 1, 28, 28) and classes.tolist() == [c for c in range(10) for _ in range(3)]
+        with torch.no_grad():
+            logits = net(convert_range(x, tuple(data["pixel_range"]), net.pixel_range))
+        hit = (logits.argmax(1) == classes).double()
+        assert float(row["class_accuracy"]) == pytest.approx(float(hit.mean()), abs=1e-12)
+        per_class = summary["variants"][row["variant"]]["per_class_accuracy"]
+        assert per_class == pytest.approx([float(hit[classes == c].mean()) for c in range(10)], abs=1e-12)
+        assert float(row["ddm"]) == pytest.approx(ddm(test_f, logits), rel=1e-5)
+        assert float(row["fid"]) == pytest.approx(fid(test_f, logits), rel=1e-4)
+
+
+def test_class_accuracy_on_labelled_real_images(env, monkeypatch):
+    """On real test images the score is the classifier's accuracy; shuffled labels score lower."""
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    embed = Embedder.load("mnist", env["clf"])
+    images, test_f, pixel_range = embed.real("test", 300, 0)
+    _, labels, _, _ = load_real("mnist", "test", 300, 0)
+    with torch.no_grad():
+        expected = float((embed.net(images).argmax(1) == labels).double().mean())
+    scores = score_samples(embed, test_f, images, labels, pixel_range)
+    assert scores["class_accuracy"] == pytest.approx(expected, abs=1e-12) and scores["class_accuracy"] > 0.5
+    assert scores["ddm"] == pytest.approx(ddm(test_f, test_f), rel=1e-6)
+    wrong = score_samples(embed, test_f, images, labels.roll(1), pixel_range)["class_accuracy"]
+    assert wrong < scores["class_accuracy"] - 0.3
+
+
+def with_option(args: list[str], flag: str, value: str) -> list[str]:
+    i = args.index(flag)
+    return [*args[:i + 1], value, *args[i + 2:]]
+
+
+def test_finished_runs_are_reused_and_a_changed_config_is_refused(env, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    out = shutil.copytree(env["out"], tmp_path / "out")
+    checkpoint = out / "runs" / "random" / "checkpoints" / "00000003" / "state.json"
+    before = checkpoint.stat().st_mtime_ns
+    args = with_option(with_option(env["args"], "--variants", "random"), "--out", str(out))
+    with one_thread():
+        assert cli_main(args) == 0
+    assert "reusing the finished run" in capsys.readouterr().err
+    assert checkpoint.stat().st_mtime_ns == before and [r["variant"] for r in rows(out)] == ["random"]
+    assert cli_main(with_option(args, "--steps", "4")) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganforge: error:")]
+    assert len(errors) == 1 and "holds a finished run of another config" in errors[0], errors
+
+
+@pytest.mark.parametrize("extra,needles", [
+    (["--variants", "vanilla,fc2"], ["unknown 'fc2'", "choose from vanilla,fc1-adv,fc1-full"]),
+    (["--per-class", "4"], ["--grid-columns 10 exceeds --per-class 4"]),
+])
+def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, extra, needles):
+    out = tmp_path / "never"
+    assert cli_main(["experiment", "ppgn-disc", *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and all(n in err for n in needles), err
+    assert not out.exists()  # refused before anything is trained or written
+
+
+def test_epochs_follow_the_thesis_relation():
+    assert epochs_to_steps(15, warmup=True) == 4979  # the thesis: 15 epochs = 4,979 generator steps
+    assert epochs_to_steps(1, warmup=False) == 375 and epochs_to_steps(2, warmup=False) == 750
+    assert steps_to_epochs(4979, warmup=True) == pytest.approx(15.0, abs=1e-12)
+    parse = lambda *a: settings_from_args(build_parser().parse_args(["experiment", "ppgn-disc", *a]))  # noqa: E731
+    assert parse("--epochs", "15", "--warmup").steps == 4979 and parse().steps == 375
+    assert parse("--minutes-per-variant", "2").steps == 4979 and parse("--steps", "7").steps == 7
