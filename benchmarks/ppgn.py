@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed generator steps per round")
     parser.add_argument("--warmup-rounds", type=int, default=2, help="timed warm-up steps (100 critic steps each)")
     parser.add_argument("--chains", type=int, default=100)
-    parser.add_argument("--mala-steps", type=int, default=2, help="MALA steps per chain and round")
+    parser.add_argument("--mala-steps", type=int, default=4, help="MALA steps per chain and round")
     parser.add_argument("--mala-widths", default="0.125,1", help="widths of G and E for the MALA timing")
     args = parser.parse_args()
     torch.manual_seed(0)

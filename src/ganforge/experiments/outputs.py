@@ -52,15 +52,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def write_panels(panels: list[Panel], path: Path, title: str) -> Path:
-    """Side-by-side line panels as one PNG."""
+def write_panels(panels: list[Panel], path: Path, title: str, columns: int | None = None) -> Path:
+    """Line panels as one PNG: side by side, or ``columns`` to a row (unused cells of the last row hidden)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), dpi=100, squeeze=False)
-    for ax, panel in zip(axes[0], panels, strict=True):
+    cols = min(columns or len(panels), len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), dpi=100, squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
         for name, (x, y, err) in panel.series.items():
             ax.errorbar(x, y, yerr=err, label=name, marker="o", markersize=3, linewidth=1.2, capsize=2)
         if panel.hline is not None:

@@ -103,4 +103,4 @@ def plot_curves(curves: dict[str, dict[str, tuple[list[int], list[float]]]], pat
                     series={CRITIC_NAMES.get(layer, f"D_{layer}"): (steps, values, None)
                             for layer, (steps, values) in per_critic.items()})
               for variant, per_critic in curves.items()]
-    return write_panels(panels, path, "PPGN-disc: E[D(real)] - E[D(fake)] of every critic over training")
+    return write_panels(panels, path, "PPGN-disc: E[D(real)] - E[D(fake)] of every critic over training", columns=3)
