@@ -78,7 +78,7 @@ def test_closer_generated_set_scores_lower():
 
 
 def test_a_slightly_contracted_set_beats_the_test_distribution_itself():
-    """DDM is a cross-entropy of T under a unit-width kernel density on G, so it is minimised by a G narrower
+    """DDM is a cross-entropy of T under a fixed-width kernel density on G, so it is minimised by a G narrower
     than T, not by T's own distribution. For T ~ N(0, s² I_d) and G ~ N(0, c² s² I_d), half_sq DDM tends to
     (d/2)(log(1 + c²s²) + s²/(1 + c²s²)), smallest at c² = 1 - 1/s². This is why weak noise, which contracts
     the classifier's logits, lowers DDM in ``ganforge experiment corruptions``."""
