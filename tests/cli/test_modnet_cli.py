@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread  # noqa: E402
+from eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache  # noqa: E402
 
 from ganforge import config as C  # noqa: E402
 from ganforge.cli import main as cli_main  # noqa: E402
@@ -37,9 +37,7 @@ META = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_clas
 def env(tmp_path_factory):
     """A private data cache with real MNIST, two untrained classifiers and a 2-iteration ModNet run."""
     root = tmp_path_factory.mktemp("modnet_cli")
-    cache = cache_with_real_mnist(root)
-    with pytest.MonkeyPatch.context() as mp, one_thread():
-        mp.setenv("GANFORGE_DATA", str(cache))
+    with private_mnist_cache(root) as cache:
         for seed, name in ((0, "clf"), (1, "clf2")):
             torch.manual_seed(seed)
             save_classifier(MNISTClassifier(width=0.0625), META, root / name)

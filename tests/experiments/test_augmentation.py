@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import cache_with_real_mnist, one_thread  # noqa: E402
+from eval_fixtures import private_mnist_cache  # noqa: E402
 
 from ganforge.cli import main as cli_main  # noqa: E402
 from ganforge.errors import ConfigError  # noqa: E402
@@ -26,9 +26,7 @@ from ganforge.experiments.modnet_apply import ModNetRun, other_labels  # noqa: E
 def run(tmp_path_factory):
     """A private data cache with real MNIST and a 2-iteration ModNet run (joint classifier head)."""
     root = tmp_path_factory.mktemp("augmentation")
-    cache = cache_with_real_mnist(root)
-    with pytest.MonkeyPatch.context() as mp, one_thread():
-        mp.setenv("GANFORGE_DATA", str(cache))
+    with private_mnist_cache(root):
         args = ["train", "--model", "modnet", "--dataset", "mnist", "--set", "model.width=2", "--set",
                 "model.d_width=2", "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--steps", "2",
                 "--out", str(root / "run")]

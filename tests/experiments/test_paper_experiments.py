@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, tiny_classifier  # noqa: E402
+from eval_fixtures import ONE_THREAD_ENV, private_mnist_cache, tiny_classifier  # noqa: E402
 
 from ganforge.experiments.corruptions import corrupt, corruptions  # noqa: E402
 from ganforge.experiments.missing_modes import missing_modes, replicated_indices  # noqa: E402
@@ -27,9 +27,7 @@ from ganforge.metrics import ddm  # noqa: E402
 def env(tmp_path_factory):
     """A private data cache (real MNIST linked in, features cached there) and a tiny classifier."""
     root = tmp_path_factory.mktemp("experiments")
-    cache = cache_with_real_mnist(root)
-    with pytest.MonkeyPatch.context() as mp, one_thread():
-        mp.setenv("GANFORGE_DATA", str(cache))
+    with private_mnist_cache(root) as cache:
         tiny_classifier(root / "clf", steps=150)
         yield {"classifier": str(root / "clf"), "cache": cache, "root": root}
 

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, tiny_classifier  # noqa: E402
+from eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache, tiny_classifier  # noqa: E402
 
 from ganforge.cli import build_parser  # noqa: E402
 from ganforge.cli import main as cli_main  # noqa: E402
@@ -38,9 +38,7 @@ TINY = ["--width", "0.0625", "--steps", "3", "--encoder-epochs", "0.02", "--per-
 def env(tmp_path_factory):
     """A private data cache (real MNIST linked in), a tiny domain classifier, and one CLI run of two variants."""
     root = tmp_path_factory.mktemp("ppgn_disc")
-    cache = cache_with_real_mnist(root)
-    with pytest.MonkeyPatch.context() as mp, one_thread():
-        mp.setenv("GANFORGE_DATA", str(cache))
+    with private_mnist_cache(root) as cache:
         tiny_classifier(root / "clf", steps=150)
         args = ["experiment", "ppgn-disc", "--variants", ",".join(VARIANTS), *TINY, "--classifier", str(root / "clf"),
                 "--out", str(root / "out")]

@@ -54,3 +54,13 @@ def cache_with_real_mnist(root: Path) -> Path:
     cache.mkdir()
     (cache / "mnist").symlink_to(Path(dataset_info("mnist")["location"]).resolve(), target_is_directory=True)
     return cache
+
+
+@contextmanager
+def private_mnist_cache(root: Path) -> Iterator[Path]:
+    """``cache_with_real_mnist(root)`` as the data cache ($GANFORGE_DATA), torch on one thread, for the
+    body of a module-scoped fixture; yields the cache folder."""
+    cache = cache_with_real_mnist(root)
+    with pytest.MonkeyPatch.context() as mp, one_thread():
+        mp.setenv("GANFORGE_DATA", str(cache))
+        yield cache
