@@ -34,3 +34,22 @@ def test_plain_lines_when_not_a_terminal(tmp_path):
     assert stream.getvalue().splitlines() == ["step 4/10 loss_d=0.25 it_per_s=3", "hello"]
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert records == [{"step": 4, "loss_d": 0.25, "it_per_s": 3.0}]
+
+
+def test_a_time_budget_shows_the_time_left_not_the_step_total(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganforge.train.logs.time.monotonic", lambda: 1000.0)
+    stream = io.StringIO()
+    logger = RunLogger(tmp_path, total=1_000_000, start=0, tensorboard=False, stream=stream, deadline=1125.4)
+    logger.scalars(7, {"loss_d": 0.25})
+    logger.close()
+    assert stream.getvalue().splitlines() == ["step 7 (2:05 left) loss_d=0.25"]
+
+
+def test_the_bar_under_a_time_budget_has_no_total_and_shows_the_time_left(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganforge.train.logs.time.monotonic", lambda: 1000.0)
+    stream = FakeTerminal()
+    logger = RunLogger(tmp_path, total=1_000_000, start=0, tensorboard=False, stream=stream, deadline=1061.0)
+    logger.progress(3, {"loss_d": 0.5})
+    logger.close()
+    text = stream.getvalue()
+    assert "left=1:01" in text and "1000000" not in text and "3step" in text.replace(" ", "")

@@ -2,13 +2,15 @@
 
 Every logged record is one JSON line in ``RUN/log.jsonl`` (``step`` plus scalars) and the same
 scalars in TensorBoard (``RUN/tensorboard``). On a terminal a tqdm bar shows losses and it/s;
-elsewhere plain periodic lines are printed.
+elsewhere plain periodic lines are printed. A run with a time budget (``deadline``) shows the time
+left instead of a step total it will not reach.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,10 +25,11 @@ class RunLogger:
         start: first step of this session.
         tensorboard: write TensorBoard events.
         stream: where progress goes (stderr).
+        deadline: ``time.monotonic()`` value at which a time budget ends, or None.
     """
 
     def __init__(self, run_dir: Path, *, total: int, start: int, tensorboard: bool = True,
-                 stream=None) -> None:
+                 stream=None, deadline: float | None = None) -> None:
         self.path = Path(run_dir) / "log.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
@@ -36,10 +39,18 @@ class RunLogger:
 
             self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"), purge_step=start)
         self.stream = stream or sys.stderr
-        self.total = total
+        self.total, self.deadline = total, deadline
         self._bar = None
         if self.stream.isatty():
-            self._bar = tqdm(total=total, initial=start, file=self.stream, dynamic_ncols=True, unit="step")
+            self._bar = tqdm(total=None if deadline is not None else total, initial=start, file=self.stream,
+                             dynamic_ncols=True, unit="step")
+
+    def _where(self, step: int) -> str:
+        """``step N/total``, or ``step N (M:SS left)`` under a time budget."""
+        if self.deadline is None:
+            return f"step {step}/{self.total}"
+        left = max(0, round(self.deadline - time.monotonic()))
+        return f"step {step} ({left // 60}:{left % 60:02d} left)"
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Record ``values`` at generator step ``step`` (1-based count of finished steps)."""
@@ -51,13 +62,16 @@ class RunLogger:
                 self._tb.add_scalar(key, float(value), step)
         if self._bar is None:
             shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
-            print(f"step {step}/{self.total} {shown}", file=self.stream, flush=True)
+            print(f"{self._where(step)} {shown}", file=self.stream, flush=True)
 
     def progress(self, step: int, values: dict[str, float]) -> None:
         """Advance the bar to ``step`` and show the latest losses."""
         if self._bar is not None:
             self._bar.n = step
-            self._bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+            shown = {k: f"{v:.3g}" for k, v in values.items()}
+            if self.deadline is not None:
+                shown["left"] = self._where(step).split("(")[1].split()[0]
+            self._bar.set_postfix(shown, refresh=False)
             self._bar.refresh()
 
     def message(self, text: str) -> None:

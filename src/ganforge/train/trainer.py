@@ -223,7 +223,8 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
         session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
         start, t0 = session.step, time.perf_counter()
         deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-        logger = RunLogger(run_dir, total=cfg.train.steps, start=start) if workers.is_main else NullLogger()
+        logger = (RunLogger(run_dir, total=cfg.train.steps, start=start, deadline=deadline)
+                  if workers.is_main else NullLogger())
         try:
             with StopSignal() as stopper:
                 times = run_loop(session, run_dir, logger, stopper, deadline, workers)
