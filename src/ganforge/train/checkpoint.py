@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import CheckpointError
+from ganforge.train import checkpoint_match as match
 from ganforge.train.atomic_dir import (
     discard_dir,
     fsync_dir,
@@ -40,7 +41,7 @@ from ganforge.train.atomic_dir import (
     scratch_dir,
     write_durable,
 )
-from ganforge.train.optimizer_state import decode_optimizer_state, encode_optimizers, param_shapes
+from ganforge.train.optimizer_state import encode_optimizers
 from ganforge.train.rng import capture_rng_state
 
 __all__ = ["FORMAT_VERSION", "LoadedCheckpoint", "latest_checkpoint", "list_checkpoints", "load_checkpoint",
@@ -50,7 +51,7 @@ FORMAT_VERSION = 1
 STATE_FILE = "state.json"
 TENSOR_FILES = ("modules.safetensors", "optimizers.safetensors", "rng.safetensors")
 _FORMAT = "ganforge.checkpoint"
-_RESUME_EARLIER = "resume from an earlier checkpoint (list_checkpoints shows them)"
+_RESUME_EARLIER = match.RESUME_EARLIER
 
 
 @dataclass(frozen=True)
@@ -164,15 +165,15 @@ def load_checkpoint(path: str | Path, *, modules: dict[str, nn.Module],
     path = _checkpoint_dir(path)
     state = _read_state(path)
     tensors = {name: _read_verified(path, name, state["files"]) for name in TENSOR_FILES}
-    module_states = _module_states(path, state, tensors["modules.safetensors"], modules, strict)
-    optimizer_states = _optimizer_states(path, state, tensors["optimizers.safetensors"], optimizers, strict)
+    module_states = match.module_states(path, state, tensors["modules.safetensors"], modules, strict)
+    optimizer_states = match.optimizer_states(path, state, tensors["optimizers.safetensors"], optimizers, strict)
     for name, module in modules.items():
         module.load_state_dict(module_states[name], strict=strict)
     for name, optimizer in optimizers.items():
         try:
             optimizer.load_state_dict(optimizer_states[name])
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise _mismatch(path, state, f"optimizer {name!r} does not fit ({exc})") from None
+            raise match.mismatch(path, state, f"optimizer {name!r} does not fit ({exc})") from None
     rng = tensors["rng.safetensors"]
     return LoadedCheckpoint(
         path=path, step=state["step"], meta={**state["meta"], "step": state["step"]},
@@ -293,63 +294,3 @@ def _read_verified(path: Path, name: str, files: dict[str, Any]) -> dict[str, to
         return safetensors.torch.load(data)
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"{path / name} is not valid safetensors ({exc}); {_RESUME_EARLIER}") from None
-
-
-def _mismatch(path: Path, state: dict, problem: str) -> CheckpointError:
-    """The error for a checkpoint of another model or config: the problem, what it holds, the fix."""
-    saved = ", ".join(repr(name) for name in state["modules"])
-    model = state["meta"].get("model")
-    origin = f"model {model!r}, modules {saved}" if isinstance(model, str) else f"modules {saved}"
-    return CheckpointError(f"checkpoint {path} {problem} (it was saved with {origin}); "
-                           "point --run at a run of this model and config")
-
-
-def _module_states(path: Path, state: dict, tensors: dict, modules: dict, strict: bool) -> dict[str, dict]:
-    """Group the saved tensors by module, checking names, keys and shapes against ``modules``."""
-    missing = [name for name in modules if name not in state["modules"]]
-    unused = [name for name in state["modules"] if name not in modules]
-    if missing:
-        raise _mismatch(path, state, f"has no weights for {missing[0]!r}")
-    if strict and unused:
-        raise _mismatch(path, state, f"holds weights for {unused} that nothing loads (strict=False skips)")
-    grouped: dict[str, dict] = {name: {} for name in state["modules"]}
-    for key, tensor in tensors.items():
-        name, _, subkey = key.partition(".")
-        grouped.setdefault(name, {})[subkey] = tensor
-    for name, module in modules.items():
-        expected, got = module.state_dict(), grouped[name]
-        absent = [key for key in expected if key not in got]
-        surplus = [key for key in got if key not in expected]
-        if strict and (absent or surplus):
-            what = f"has no tensor {name}.{absent[0]}" if absent else f"has a tensor {name}.{surplus[0]}"
-            raise _mismatch(path, state, f"{what} that the model {'needs' if absent else 'lacks'}")
-        for key in expected:
-            if key in got and got[key].shape != expected[key].shape:
-                raise _mismatch(path, state, f"has {name}.{key} of shape {list(got[key].shape)} but the "
-                                             f"model expects {list(expected[key].shape)}")
-    return grouped
-
-
-def _optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
-                      strict: bool) -> dict[str, dict]:
-    """Rebuild each requested optimizer's ``state_dict`` from tensors + JSON, checking that it fits."""
-    unused = [name for name in state["optimizers"] if name not in optimizers]
-    if strict and unused:
-        raise _mismatch(path, state, f"holds optimizers {unused} that nothing loads (strict=False skips)")
-    rebuilt = {}
-    for name, optimizer in optimizers.items():
-        entry = state["optimizers"].get(name)
-        if entry is None:
-            raise _mismatch(path, state, f"has no state for optimizer {name!r}")
-        if entry["type"] != type(optimizer).__name__:
-            raise _mismatch(path, state, f"saved optimizer {name!r} as {entry['type']}, not "
-                                         f"{type(optimizer).__name__}")
-        if entry["param_shapes"] != param_shapes(optimizer):
-            raise _mismatch(path, state, f"saved optimizer {name!r} for parameters of other shapes")
-        try:
-            rebuilt[name] = decode_optimizer_state(entry, tensors)
-        except KeyError as exc:
-            raise CheckpointError(f"checkpoint {path} lacks optimizer tensor {exc}; "
-                                  f"{_RESUME_EARLIER}") from None
-    return rebuilt
-
