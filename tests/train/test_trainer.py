@@ -20,9 +20,10 @@ IMAGE = ["--model", "gan", "--dataset", "mnist", "--set", "model.width=8", "--se
          "--set", "train.ema=0.9", "--set", "model.d_steps=2", "--set", "train.sample_grid=16"]
 
 
-# The runs compared here bit for bit use one thread each. With two, about one run in 25 on a busy CPU
-# rounded differently from an identical run from its first step on (the kernel library's thread
-# scheduling, not ganforge's state); these tests are about what a checkpoint restores.
+# The runs compared here bit for bit use one thread each. With two, 2 kill-and-resume cycles in 25 on a
+# busy CPU rounded differently, one of them from the first step of a run never interrupted (PyTorch's
+# multi-threaded CPU kernels, not ganforge's state; 0 in 55 with one thread); these tests are about
+# what a checkpoint restores.
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 

@@ -51,7 +51,6 @@ FORMAT_VERSION = 1
 STATE_FILE = "state.json"
 TENSOR_FILES = ("modules.safetensors", "optimizers.safetensors", "rng.safetensors")
 _FORMAT = "ganforge.checkpoint"
-_RESUME_EARLIER = match.RESUME_EARLIER
 
 
 @dataclass(frozen=True)
@@ -251,7 +250,7 @@ def _checkpoint_dir(path: str | Path) -> Path:
             raise CheckpointError(f"{path} is a run directory, not a checkpoint; pass "
                                   f"{path / 'checkpoints'}/<step> or latest_checkpoint({path})")
         raise CheckpointError(f"checkpoint {path} has no {STATE_FILE} (an interrupted save?); "
-                              f"{_RESUME_EARLIER}")
+                              f"{match.RESUME_EARLIER}")
     return path
 
 
@@ -261,7 +260,7 @@ def _read_state(path: Path) -> dict[str, Any]:
     try:
         state = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{file} is unreadable or corrupt ({exc}); {_RESUME_EARLIER}") from None
+        raise CheckpointError(f"{file} is unreadable or corrupt ({exc}); {match.RESUME_EARLIER}") from None
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
         raise CheckpointError(f"{file} is not a ganforge checkpoint; point --run at a ganforge run")
     if state.get("format_version") != FORMAT_VERSION:
@@ -285,12 +284,12 @@ def _read_verified(path: Path, name: str, files: dict[str, Any]) -> dict[str, to
         data = (path / name).read_bytes()
     except OSError:
         raise CheckpointError(f"checkpoint {path} is missing {name} (an interrupted save?); "
-                              f"{_RESUME_EARLIER}") from None
+                              f"{match.RESUME_EARLIER}") from None
     expected, digest = str(files.get(name, {}).get("sha256")), hashlib.sha256(data).hexdigest()
     if digest != expected:
         raise CheckpointError(f"{path / name} fails its sha256 check (state.json says {expected[:12]}..., "
-                              f"the file hashes to {digest[:12]}...): it is corrupt; {_RESUME_EARLIER}")
+                              f"the file hashes to {digest[:12]}...): it is corrupt; {match.RESUME_EARLIER}")
     try:
         return safetensors.torch.load(data)
     except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{path / name} is not valid safetensors ({exc}); {_RESUME_EARLIER}") from None
+        raise CheckpointError(f"{path / name} is not valid safetensors ({exc}); {match.RESUME_EARLIER}") from None

@@ -48,12 +48,12 @@ def module_states(path: Path, state: dict, tensors: dict, modules: dict, strict:
         for key in expected:
             if key in got and got[key].shape != expected[key].shape:
                 raise mismatch(path, state, f"has {name}.{key} of shape {list(got[key].shape)} but the "
-                                             f"model expects {list(expected[key].shape)}")
+                                            f"model expects {list(expected[key].shape)}")
     return grouped
 
 
 def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
-                      strict: bool) -> dict[str, dict]:
+                     strict: bool) -> dict[str, dict]:
     """Rebuild each requested optimizer's ``state_dict`` from tensors + JSON, checking that it fits."""
     unused = [name for name in state["optimizers"] if name not in optimizers]
     if strict and unused:
@@ -65,7 +65,7 @@ def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
             raise mismatch(path, state, f"has no state for optimizer {name!r}")
         if entry["type"] != type(optimizer).__name__:
             raise mismatch(path, state, f"saved optimizer {name!r} as {entry['type']}, not "
-                                         f"{type(optimizer).__name__}")
+                                        f"{type(optimizer).__name__}")
         if entry["param_shapes"] != param_shapes(optimizer):
             raise mismatch(path, state, f"saved optimizer {name!r} for parameters of other shapes")
         try:
@@ -74,4 +74,3 @@ def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
             raise CheckpointError(f"checkpoint {path} lacks optimizer tensor {exc}; "
                                   f"{RESUME_EARLIER}") from None
     return rebuilt
-

@@ -45,12 +45,16 @@ class RunLogger:
             self._bar = tqdm(total=None if deadline is not None else total, initial=start, file=self.stream,
                              dynamic_ncols=True, unit="step")
 
+    def _time_left(self) -> str:
+        """``M:SS`` until the deadline (0:00 once past it)."""
+        left = max(0, round(self.deadline - time.monotonic()))
+        return f"{left // 60}:{left % 60:02d}"
+
     def _where(self, step: int) -> str:
         """``step N/total``, or ``step N (M:SS left)`` under a time budget."""
         if self.deadline is None:
             return f"step {step}/{self.total}"
-        left = max(0, round(self.deadline - time.monotonic()))
-        return f"step {step} ({left // 60}:{left % 60:02d} left)"
+        return f"step {step} ({self._time_left()} left)"
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Record ``values`` at generator step ``step`` (1-based count of finished steps)."""
@@ -70,7 +74,7 @@ class RunLogger:
             self._bar.n = step
             shown = {k: f"{v:.3g}" for k, v in values.items()}
             if self.deadline is not None:
-                shown["left"] = self._where(step).split("(")[1].split()[0]
+                shown["left"] = self._time_left()
             self._bar.set_postfix(shown, refresh=False)
             self._bar.refresh()
 
