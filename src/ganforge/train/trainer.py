@@ -7,6 +7,7 @@ or SIGTERM (finish the step, checkpoint, exit 0 with the command that resumes).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
 from ganforge.train.logs import NullLogger, RunLogger
+from ganforge.train.run_lock import claim_run_folder
 from ganforge.train.session import Session, build_session, read_config, restore, save
 from ganforge.variants import StepContext
 
@@ -220,28 +222,35 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
     """
     run_dir, workers = Path(run_dir), start_workers(cfg)
     try:
-        session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
-        start, t0 = session.step, time.perf_counter()
-        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-        logger = (RunLogger(run_dir, total=cfg.train.steps, start=start, deadline=deadline)
-                  if workers.is_main else NullLogger())
-        try:
-            with StopSignal() as stopper:
-                times = run_loop(session, run_dir, logger, stopper, deadline, workers)
-            _, stopped_by = workers.agree({}, stopper.requested)
-            if stopped_by:
-                _report_last_step(session, run_dir, logger, workers)
-                if session.saved_step != session.step:
-                    _save(session, run_dir, workers)
-                nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
-                logger.message(f"stopped by {stopped_by} after step {session.step}; checkpoint saved; resume "
-                               f"with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}{nproc}")
-        finally:
-            logger.close()
-        wall = time.perf_counter() - t0
-        return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
+        with claim_run_folder(run_dir) if workers.is_main else contextlib.nullcontext():
+            return _train_claimed(cfg, run_dir, workers, resume, allow_config_change, max_seconds)
     finally:
         workers.close()
+
+
+def _train_claimed(cfg: Config, run_dir: Path, workers: Workers, resume: bool, allow_config_change: bool,
+                   max_seconds: float | None) -> dict:
+    """:func:`train` once this process holds the run folder (or is a worker that does not write)."""
+    session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
+    start, t0 = session.step, time.perf_counter()
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+    logger = (RunLogger(run_dir, total=cfg.train.steps, start=start, deadline=deadline)
+              if workers.is_main else NullLogger())
+    try:
+        with StopSignal() as stopper:
+            times = run_loop(session, run_dir, logger, stopper, deadline, workers)
+        _, stopped_by = workers.agree({}, stopper.requested)
+        if stopped_by:
+            _report_last_step(session, run_dir, logger, workers)
+            if session.saved_step != session.step:
+                _save(session, run_dir, workers)
+            nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
+            logger.message(f"stopped by {stopped_by} after step {session.step}; checkpoint saved; resume "
+                           f"with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}{nproc}")
+    finally:
+        logger.close()
+    wall = time.perf_counter() - t0
+    return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
 
 
 def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, workers: Workers) -> None:
