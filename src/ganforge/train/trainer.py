@@ -12,6 +12,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ganforge.train import checkpoint as ckpt
 from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
-from ganforge.train.logs import NullLogger, RunLogger
+from ganforge.train.logs import NullLogger, RunLogger, read_log
 from ganforge.train.run_lock import claim_run_folder
 from ganforge.train.session import Session, build_session, read_config, restore, save
 from ganforge.variants import StepContext
@@ -79,11 +80,15 @@ def check_resume_config(cfg: Config, path: Path, allow_change: bool) -> None:
 
 
 def _truncate_log(run_dir: Path, step: int) -> None:
-    """Drop log records written after ``step`` by an interrupted session."""
+    """Drop log records written after ``step`` by an interrupted session, and a torn or damaged line
+    (a full disk can leave one), saying so in one line."""
     path = run_dir / "log.jsonl"
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    log = read_log(path)
+    if log.dropped:
+        print(f"ganforge: warning: {log.dropped}; resuming without it", file=sys.stderr, flush=True)
+    kept = [line for line, record in zip(log.lines, log.records, strict=True) if record["step"] <= step]
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(line + "\n" for line in kept))
     os.replace(tmp, path)
@@ -126,6 +131,14 @@ def write_samples(session: Session, run_dir: Path, step: int) -> Path:
     return save_samples_png(samples, path, pixel_range=session.data_shape.pixel_range)
 
 
+def _try_write_samples(session: Session, run_dir: Path, step: int, logger: RunLogger) -> None:
+    """:func:`write_samples`, where an OSError (a full disk) is one warning line, not the end of training."""
+    try:
+        write_samples(session, run_dir, step)
+    except OSError as exc:
+        logger.write_failed("sample grids", exc, then="(the next grid is tried again)")
+
+
 def _check_finite(values: dict[str, float], step: int, run_dir: Path) -> None:
     for name, value in values.items():
         if not math.isfinite(value):
@@ -154,7 +167,7 @@ def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict
         session.reported_step = step
     logger.progress(step, values)
     if (step % t.sample_every == 0 or last) and workers.is_main:
-        write_samples(session, run_dir, step)
+        _try_write_samples(session, run_dir, step, logger)
     if step % t.checkpoint_every == 0 or last or stop:
         _save(session, run_dir, workers)
 
@@ -260,21 +273,22 @@ def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, worker
     logger.scalars(session.step, session.last_values)
     session.reported_step = session.step
     if workers.is_main:
-        write_samples(session, run_dir, session.step)
+        _try_write_samples(session, run_dir, session.step, logger)
 
 
 def _write_summary(session: Session, run_dir: Path, times: list[float], wall: float, start: int,
                    stopped_by: str | None, write: bool = True) -> dict:
     steady = times[3:]
-    final = {}
-    log = run_dir / "log.jsonl"
-    if log.exists():
-        lines = log.read_text().splitlines()
-        final = {k: v for k, v in json.loads(lines[-1]).items() if k != "step"} if lines else {}
+    records = read_log(run_dir / "log.jsonl").records
+    final = {k: v for k, v in records[-1].items() if k != "step"} if records else {}
     summary = {"steps": session.step, "start_step": start, "wall_s": round(wall, 3),
                "steps_per_second": (len(steady) / sum(steady)) if steady else None,
                "precision": session.precision, "device": str(session.device), "final": final,
                "stopped_by": stopped_by}
     if write:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        try:
+            (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        except OSError as exc:  # after the last checkpoint: the run itself is safe
+            print(f"ganforge: warning: could not write {run_dir / 'summary.json'} ({exc.strerror}); the run's "
+                  "checkpoints are complete", file=sys.stderr, flush=True)
     return summary
