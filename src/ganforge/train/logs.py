@@ -49,10 +49,13 @@ def _record(line: bytes) -> dict | None:
 
 def read_log(path: Path) -> LogRecords:
     """The records of a ``log.jsonl``; a torn last line or damaged lines are dropped and named in ``dropped``."""
+    return parse_log(path.read_bytes(), str(path)) if path.is_file() else LogRecords()
+
+
+def parse_log(data: bytes, source: str) -> LogRecords:
+    """:func:`read_log` of bytes already read; ``source`` names the file in ``dropped``."""
     out = LogRecords()
-    if not path.is_file():
-        return out
-    lines = path.read_bytes().split(b"\n")
+    lines = data.split(b"\n")
     bad = [i for i, line in enumerate(lines) if line.strip() and _record(line) is None]
     for i, line in enumerate(lines):
         if line.strip() and i not in bad:
@@ -66,7 +69,7 @@ def read_log(path: Path) -> LogRecords:
     if damaged:
         parts.append(f"{damaged} damaged line(s)")
     if parts:
-        out.dropped = f"{path}: dropped {' and '.join(parts)}"
+        out.dropped = f"{source}: dropped {' and '.join(parts)}"
     return out
 
 
