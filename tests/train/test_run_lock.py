@@ -162,3 +162,11 @@ def test_run_folder_path_type(tmp_path):
     with claim_run_folder(tmp_path / "a" / "b") as run:
         assert isinstance(run, Path) and (run / LOCK_FILE).is_file()
         assert json.loads((run / LOCK_FILE).read_text())["pid"] == os.getpid()
+
+
+def test_an_experiment_variant_is_refused_on_a_held_run_folder(held):
+    from ganforge.experiments.ppgn_disc import train_variant
+
+    run, pid = held
+    with pytest.raises(RunFolderError, match=f"pid {pid}"):
+        train_variant(None, run, None, print)  # refused before the config or settings are looked at
