@@ -114,8 +114,11 @@ def _lock(run_dir: Path) -> int | None:
         if launcher and holder.get("pid") == int(launcher) and holder.get("host") == socket.gethostname():
             return None
         raise _refusal(run_dir, holder) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(_holder_record()) + "\n").encode("utf-8"), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(_holder_record()) + "\n").encode("utf-8"), 0)
+    except OSError:  # a full disk: the lock holds all the same; a refused writer then cannot name us
+        pass
     return fd
 
 
