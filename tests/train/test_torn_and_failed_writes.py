@@ -125,3 +125,20 @@ def test_a_samples_path_that_cannot_be_written_does_not_stop_a_resume(tmp_path):
     [warning] = warnings(resumed.stderr)
     assert "sample grids" in warning
     assert (run / "checkpoints" / "00000004").is_dir()
+
+
+def test_a_full_disk_before_the_first_step_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    from ganforge.cli import main
+
+    original = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.name == "config.yaml":
+            raise ENOSPC
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(["train", *TOY, "--steps", "2", "--out", str(tmp_path / "run")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("ganforge: error: cannot write to the run folder") and "No space left" in line
+    assert "--out" in line

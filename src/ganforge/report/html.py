@@ -169,7 +169,9 @@ def run_section(run: Path) -> str:
     files = RunFiles(run)
     config, settings = files.read_yaml("config.yaml") or ("", {})
     summary, metrics = files.read_json("summary.json"), files.read_json("metrics.json")
-    parts = [f"<h2>{esc(run.name)}</h2>", f"<p>{esc(settings.get('description') or '')}</p>"]
+    description = settings.get("description")  # a scalar only: a YAML alias bomb must not be expanded by str()
+    description = description if isinstance(description, (str, int, float)) else ""
+    parts = [f"<h2>{esc(run.name)}</h2>", f"<p>{esc(description)}</p>"]
     if summary:
         parts.append(summary_line(summary))
     parts += [*grid_sections(files), "<h3>Curves</h3>", *curve_sections(read_log_records(files))]

@@ -14,6 +14,7 @@ line (what a full disk or a killed writer leaves) or damaged lines and saying so
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -71,6 +72,20 @@ def parse_log(data: bytes, source: str) -> LogRecords:
     if parts:
         out.dropped = f"{source}: dropped {' and '.join(parts)}"
     return out
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Keep the records of ``log.jsonl`` up to ``step`` (a resume drops what an interrupted session logged
+    after its last checkpoint) and drop a torn or damaged line, saying so in one warning line."""
+    if not path.exists():
+        return
+    log = read_log(path)
+    if log.dropped:
+        print(f"ganforge: warning: {log.dropped}; resuming without it", file=sys.stderr, flush=True)
+    kept = [line for line, record in zip(log.lines, log.records, strict=True) if record["step"] <= step]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    os.replace(tmp, path)
 
 
 class RunLogger:

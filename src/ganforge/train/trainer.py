@@ -19,12 +19,12 @@ from pathlib import Path
 import torch
 
 from ganforge.config import Config, dump_yaml, to_dict
-from ganforge.errors import CheckpointError, ConfigError, TrainingError
+from ganforge.errors import CheckpointError, ConfigError, RunFolderError, TrainingError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
-from ganforge.train.logs import NullLogger, RunLogger, read_log
+from ganforge.train.logs import NullLogger, RunLogger, read_log, truncate_log
 from ganforge.train.run_lock import claim_run_folder
 from ganforge.train.session import Session, build_session, read_config, restore, save
 from ganforge.variants import StepContext
@@ -79,21 +79,6 @@ def check_resume_config(cfg: Config, path: Path, allow_change: bool) -> None:
                           "overrides, or pass --allow-config-change to continue with the new values")
 
 
-def _truncate_log(run_dir: Path, step: int) -> None:
-    """Drop log records written after ``step`` by an interrupted session, and a torn or damaged line
-    (a full disk can leave one), saying so in one line."""
-    path = run_dir / "log.jsonl"
-    if not path.exists():
-        return
-    log = read_log(path)
-    if log.dropped:
-        print(f"ganforge: warning: {log.dropped}; resuming without it", file=sys.stderr, flush=True)
-    kept = [line for line, record in zip(log.lines, log.records, strict=True) if record["step"] <= step]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)
-
-
 def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bool,
             workers: Workers | None = None) -> Session:
     """Build the session, restoring the latest checkpoint when resuming (every process reads it,
@@ -111,10 +96,19 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
     workers.attach(session, extra, restored=latest is not None)
     if workers.is_main:
         if latest is not None:
-            _truncate_log(run_dir, session.step)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+            _start_writing(run_dir, lambda: truncate_log(run_dir / "log.jsonl", session.step))
+        _start_writing(run_dir, lambda: (run_dir / "config.yaml").write_text(dump_yaml(cfg)))
     return session
+
+
+def _start_writing(run_dir: Path, write) -> None:
+    """A write before the first step; an OSError (a full disk, a read-only folder) is one line."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write()
+    except OSError as exc:
+        raise RunFolderError(f"cannot write to the run folder {run_dir} ({exc.strerror or exc}); free space or "
+                             "fix its permissions, or choose another --out") from None
 
 
 @torch.no_grad()
