@@ -181,7 +181,7 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     run_dir = out / "runs" / variant
     log(f"[{variant}] training: critics {'+'.join(cfg.model.critics)}, up to {settings.steps} steps")
     summary = train_variant(cfg, run_dir, settings, log)
-    grids = sorted((run_dir / "samples").glob("*.png"))
+    grids = sorted(p for p in (run_dir / "samples").glob("*.png") if p.stem.isdigit())  # not a class grid
     unconditional = shutil.copyfile(grids[-1], out / "samples" / f"{variant}.png")
     log(f"[{variant}] MALA: {settings.per_class} chains per class, {settings.mala.steps} steps")
     samples = ev.mala_class_samples(run_dir, settings.per_class, settings.mala, seed=settings.seed)
