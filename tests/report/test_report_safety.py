@@ -134,11 +134,13 @@ def test_damaged_files_and_fifos_are_notes_not_crashes(toy_run, tmp_path):
     with (run / "log.jsonl").open("a") as f:
         f.write('{"step": 5, "loss_d"')
     (run / "samples" / "notes.png").write_text("not a png")
+    shutil.copy(sorted((run / "samples").iterdir())[0], run / "samples" / "\u00b2.png")  # isdigit(), not int()
     os.mkfifo(run / "ddm_over_training.csv")  # would block a plain open() forever
     page = report(tmp_path, run)
     for note in ("skipped summary.json: damaged JSON", "skipped metrics.json: JSON list, not an object",
                  "skipped config.yaml: damaged YAML", "log.jsonl: dropped a torn last line",
-                 "skipped samples/notes.png: not a PNG file", "skipped ddm_over_training.csv: not a regular file"):
+                 "skipped samples/notes.png: not a PNG file", "skipped ddm_over_training.csv: not a regular file",
+                 "<figcaption>\u00b2.png</figcaption>"):
         assert note in page, note
     (run / "ddm_over_training.csv").unlink()
     (run / "ddm_over_training.csv").write_text("step,ddm\n3,abc\n")

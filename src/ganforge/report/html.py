@@ -106,8 +106,9 @@ def grid_sections(files: RunFiles, limit: int = 6) -> list[str]:
     """Up to ``limit`` grids over training (``samples/<step>.png``), then every other grid in ``samples/``
     (``sample --class-grid`` writes ``class-grid.png`` there)."""
     names = files.png_names("samples")
-    steps = sorted((int(n[:-4]), n) for n in names if n[:-4].isdigit())
-    others = [n for n in names if not n[:-4].isdigit()]
+    is_step = [n[:-4].isascii() and n[:-4].isdigit() for n in names]  # '²'.isdigit() is True, int('²') fails
+    steps = sorted((int(n[:-4]), n) for n, step in zip(names, is_step, strict=True) if step)
+    others = [n for n, step in zip(names, is_step, strict=True) if not step]
     if len(steps) > limit:
         steps = [steps[round(i * (len(steps) - 1) / (limit - 1))] for i in range(limit)]
     figures = [_figure(png, f"samples at step {step}", f"step {step}")
