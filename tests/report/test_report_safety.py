@@ -137,6 +137,9 @@ def test_damaged_files_and_fifos_are_notes_not_crashes(toy_run, tmp_path):
     shutil.copy(sorted((run / "samples").iterdir())[0], run / "samples" / "\u00b2.png")  # isdigit(), not int()
     os.mkfifo(run / "ddm_over_training.csv")  # would block a plain open() forever
     page = report(tmp_path, run)
+    warnings = ganforge("report", str(run), "--out", str(tmp_path / "again.html")).stderr.splitlines()
+    assert len(warnings) == 6 and all(w.startswith(f"ganforge: warning: {run}: ") for w in warnings), warnings
+    assert any("log.jsonl: dropped a torn last line" in w for w in warnings)
     for note in ("skipped summary.json: damaged JSON", "skipped metrics.json: JSON list, not an object",
                  "skipped config.yaml: damaged YAML", "log.jsonl: dropped a torn last line",
                  "skipped samples/notes.png: not a PNG file", "skipped ddm_over_training.csv: not a regular file",

@@ -18,6 +18,7 @@ import csv
 import html
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +164,8 @@ def summary_line(summary: dict) -> str:
             f"({esc(summary.get('device'))}, {esc(summary.get('precision'))})</p>")
 
 
-def run_section(run: Path) -> str:
-    """The HTML block of one run."""
+def run_section(run: Path, warn: Callable[[str], None] | None = None) -> str:
+    """The HTML block of one run; ``warn`` also gets each note (a skipped or damaged file)."""
     if not run.is_dir():
         raise ConfigError(f"run folder {str(run)!r} not found; pass folders written by `ganforge train`")
     files = RunFiles(run)
@@ -179,15 +180,18 @@ def run_section(run: Path) -> str:
     if metrics:
         parts += ["<h3>Metrics</h3>", metrics_table(metrics)]
     parts += [ddm_curve(files), "<h3>Config</h3>", f"<pre>{esc(config)}</pre>"]
+    for note in files.notes if warn else []:
+        warn(f"{run}: {note}")
     if files.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{esc(note)}</li>" for note in files.notes) + "</ul>")
     return '<section class="run">' + "\n".join(p for p in parts if p) + "</section>"
 
 
-def write_report(runs: list[str | Path], out: str | Path, title: str = "ganforge report") -> Path:
+def write_report(runs: list[str | Path], out: str | Path, title: str = "ganforge report",
+                 warn: Callable[[str], None] | None = None) -> Path:
     """Write the report of ``runs`` to ``out`` (one self-contained HTML file that runs no script); returns
-    its path."""
-    sections = [run_section(Path(r)) for r in runs]
+    its path. ``warn`` gets one line per skipped or damaged file (each is also a note in the page)."""
+    sections = [run_section(Path(r), warn) for r in runs]
     page = (f'<!doctype html><html lang=en><head><meta charset=utf-8>'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{esc(title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>"
