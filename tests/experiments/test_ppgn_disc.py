@@ -23,7 +23,7 @@ from ganforge.cli import build_parser  # noqa: E402
 from ganforge.cli import main as cli_main  # noqa: E402
 from ganforge.cli.ppgn_disc_cmd import settings_from_args  # noqa: E402
 from ganforge.experiments.ppgn_disc import epochs_to_steps, steps_to_epochs  # noqa: E402
-from ganforge.experiments.ppgn_disc_eval import score_samples  # noqa: E402
+from ganforge.experiments.ppgn_disc_eval import score_samples, within_class_spread  # noqa: E402
 from ganforge.experiments.real_features import Embedder  # noqa: E402
 from ganforge.metrics import ddm, fid  # noqa: E402
 from ganforge.metrics.features import convert_range, load_real  # noqa: E402
@@ -41,7 +41,7 @@ def env(tmp_path_factory):
     with private_mnist_cache(root) as cache:
         tiny_classifier(root / "clf", steps=150)
         args = ["experiment", "ppgn-disc", "--variants", ",".join(VARIANTS), *TINY, "--classifier", str(root / "clf"),
-                "--out", str(root / "out")]
+                "--second-classifier", str(root / "clf"), "--out", str(root / "out")]
         proc = subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True, timeout=300,
                               env={**os.environ, **ONE_THREAD_ENV, "GANFORGE_DATA": str(cache)})
         assert proc.returncode == 0, proc.stderr
@@ -121,6 +121,50 @@ def test_class_accuracy_on_labelled_real_images(env, monkeypatch):
     assert scores["ddm"] == pytest.approx(ddm(test_f, test_f), rel=1e-6)
     wrong = score_samples(embed, test_f, images, labels.roll(1), pixel_range)["class_accuracy"]
     assert wrong < scores["class_accuracy"] - 0.3
+
+
+def test_within_class_spread_by_hand():
+    f = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    classes = torch.tensor([0, 0, 1, 1, 2])  # class 2 has one sample: no pair, left out
+    assert within_class_spread(f, classes) == pytest.approx((5.0 + 1.0) / 2, rel=1e-12)
+
+
+def test_diversity_and_second_classifier_on_real_and_collapsed_sets(env, monkeypatch):
+    """Real test images are about as varied as real test images (ratio near 1); one image repeated per class
+    has no spread (ratio 0); the same classifier as second gives the same accuracy."""
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    embed = Embedder.load("mnist", env["clf"])
+    images, test_f, pixel_range = embed.real("test", 300, 0)
+    _, labels, _, _ = load_real("mnist", "test", 300, 0)
+    scores = score_samples(embed, test_f, images, labels, pixel_range, second=embed, seed=1)
+    assert scores["second_accuracy"] == pytest.approx(scores["class_accuracy"], abs=1e-12)
+    assert 0.8 < scores["diversity_ratio"] < 1.25
+    first = torch.stack([images[labels == c][0] for c in labels.tolist()])  # each class's first image, repeated
+    collapsed = score_samples(embed, test_f, first, labels, pixel_range, seed=1)
+    assert collapsed["diversity_ratio"] == pytest.approx(0.0, abs=1e-6) and collapsed["second_accuracy"] is None
+
+
+def test_new_columns_reconstructions_and_gradient_curves(env, monkeypatch):
+    """The CSV carries the second accuracy, diversity, reconstruction scores and final λs; the reconstruction
+    MSE equals G(E(x)) recomputed from the run; the gradient-ratio plot is written."""
+    from ganforge.train.session import open_run
+
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    summary = json.loads((env["out"] / "ppgn_disc.json").read_text())
+    images, labels, _, _ = load_real("mnist", "test", 1000, 0)
+    for row in rows(env["out"]):
+        result = summary["variants"][row["variant"]]
+        assert float(row["second_accuracy"]) == pytest.approx(float(row["class_accuracy"]), abs=1e-12)
+        assert 0 <= float(row["diversity_ratio"]) and 0 <= float(row["recon_accuracy"]) <= 1
+        nets = open_run(env["out"] / "runs" / row["variant"]).nets
+        with torch.no_grad():
+            recon = nets["generator"](nets["encoder"].activations(images, ["fc1"])["fc1"])
+        assert float(row["recon_mse"]) == pytest.approx(float((recon - images).square().mean()), rel=1e-5)
+        ratio = result["ratio_curves"]["fc1"]
+        assert len(ratio["step"]) == len(ratio["ratio"]) >= 1 and all(v > 0 for v in ratio["ratio"])
+        assert float(row["lambda_fc1"]) == pytest.approx(last_logged(env["out"] / "runs" / row["variant"],
+                                                                     "lambda_fc1"), rel=1e-12)
+    assert Image.open(env["out"] / "ppgn_disc_gradients.png").size[0] > 600
 
 
 def with_option(args: list[str], flag: str, value: str) -> list[str]:

@@ -40,6 +40,9 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
                         "<data cache>/classifiers/mnist-ppgn-encoder-w<W>)")
     parser.add_argument("--encoder-epochs", type=float, default=2.0, help="epochs when E must be trained")
     parser.add_argument("--classifier", help="domain classifier folder (default: mnist's cached classifier)")
+    parser.add_argument("--second-classifier", help="an independently trained classifier folder: class accuracy of "
+                        "the MALA samples by a network they were not optimised against")
+    parser.add_argument("--n-recon", type=int, default=1000, help="test images reconstructed as G(E(x))")
     parser.add_argument("--per-class", type=int, default=20, help="MALA chains (samples) per class")
     parser.add_argument("--grid-columns", type=int, default=10, help="columns of each MALA class grid")
     parser.add_argument("--mala-steps", type=int, default=100, help="MALA steps per chain (thesis 200)")
@@ -49,6 +52,8 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-test", type=int, default=10000, help="MNIST test images compared with")
     parser.add_argument("--out", default="experiments/ppgn-disc", help="folder for runs/, samples/, CSV, PNG, JSON")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every variant, e.g. model.adv_balance=every_step (repeatable)")
     parser.set_defaults(func=_ppgn_disc)
 
 
@@ -66,17 +71,21 @@ def settings_from_args(args: argparse.Namespace):
     return DiscSettings(variants=tuple(v.strip() for v in args.variants.split(",") if v.strip()), width=args.width,
                         steps=steps, minutes_per_variant=args.minutes_per_variant, warmup=args.warmup,
                         seed=args.seed, encoder=args.encoder, encoder_epochs=args.encoder_epochs,
-                        classifier=args.classifier, per_class=args.per_class, grid_columns=args.grid_columns,
-                        n_test=args.n_test, mala=mala)
+                        classifier=args.classifier, second_classifier=args.second_classifier,
+                        n_recon=args.n_recon, per_class=args.per_class, grid_columns=args.grid_columns,
+                        n_test=args.n_test, mala=mala, sets=tuple(args.sets))
 
 
 def results_table(summary: dict) -> str:
     """The CSV's numbers as a text table, the training-set baseline last."""
-    lines = [f"{'variant':<10}{'critics':>11}{'steps':>7}{'train s':>9}{'DDM':>9}{'FID':>9}{'class acc':>10}  final w"]
+    lines = [f"{'variant':<10}{'critics':>11}{'steps':>7}{'train s':>9}{'DDM':>9}{'FID':>9}{'class acc':>10}"
+             f"{'2nd acc':>8}{'divers.':>8}{'recon':>7}  final w"]
     for name, r in summary["variants"].items():
         w = " ".join(f"{layer} {v:.3f}" for layer, v in r["final_w"].items() if v is not None)
+        second = "-" if r.get("second_accuracy") is None else f"{r['second_accuracy']:.3f}"
         lines.append(f"{name:<10}{'+'.join(r['critics']):>11}{r['steps']:>7}{r['train_seconds']:>9.0f}"
-                     f"{r['ddm']:>9.4f}{r['fid']:>9.3f}{r['class_accuracy']:>10.3f}  {w}")
+                     f"{r['ddm']:>9.4f}{r['fid']:>9.3f}{r['class_accuracy']:>10.3f}{second:>8}"
+                     f"{r['diversity_ratio']:>8.3f}{r['recon_accuracy']:>7.3f}  {w}")
     base = summary["baseline_train"]
     lines.append(f"{'train set':<10}{'':>11}{'':>7}{'':>9}{base['ddm']:>9.4f}{base['fid']:>9.3f}  (n = {base['n']})")
     return "\n".join(lines)
@@ -87,7 +96,7 @@ def _ppgn_disc(args: argparse.Namespace) -> int:
 
     summary = ppgn_disc(args.out, settings_from_args(args), log=lambda line: print(line, file=sys.stderr, flush=True))
     print(results_table(summary), file=sys.stderr)
-    shown = {**summary, "variants": {name: {k: v for k, v in r.items() if k != "curves"}
+    shown = {**summary, "variants": {name: {k: v for k, v in r.items() if k not in ("curves", "ratio_curves")}
                                      for name, r in summary["variants"].items()}}
     print(json.dumps(shown, indent=2))
     return 0

@@ -50,6 +50,7 @@ from ganforge.metrics import ddm, fid
 from ganforge.nets.classifier_files import META_FILE
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.classifier import load_classifier, train_classifier
+from ganforge.train.logs import read_log
 from ganforge.train.run_lock import LOCK_FILE, claim_run_folder
 from ganforge.train.trainer import train
 from ganforge.variants.base import critic_iterations
@@ -77,10 +78,13 @@ class DiscSettings:
     encoder: str | None = None  # E's folder (default: <data cache>/classifiers/mnist-ppgn-encoder-w<width>)
     encoder_epochs: float = 2.0  # when E must be trained
     classifier: str | None = None  # domain classifier (default: mnist's cached one)
+    second_classifier: str | None = None  # an independently trained classifier for a second class accuracy
+    n_recon: int = 1000  # test images reconstructed as G(E(x))
     per_class: int = 20  # MALA chains per class
     grid_columns: int = 10
     n_test: int = 10000  # test images the samples are compared with
     mala: MALASettings = field(default_factory=_reduced_mala)
+    sets: tuple[str, ...] = ()  # `--set KEY=VALUE` overrides applied to every variant's config
 
     def check(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -152,7 +156,7 @@ def variant_config(variant: str, settings: DiscSettings, encoder: Path) -> C.Con
     log_every = 1 if settings.minutes_per_variant else max(1, settings.steps // 250)  # ~250 points per curve
     return C.resolve(preset=f"ppgn-{variant}", overrides={
         "model": {"width": settings.width, "encoder": str(encoder), "warmup": settings.warmup},
-        "train": {"steps": settings.steps, "seed": settings.seed, "log_every": log_every}})
+        "train": {"steps": settings.steps, "seed": settings.seed, "log_every": log_every}}, sets=list(settings.sets))
 
 
 def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Callable[[str], None]) -> dict:
@@ -175,7 +179,7 @@ def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Cal
 
 
 def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, embed: Embedder, test_features,
-                log: Callable[[str], None]) -> dict[str, Any]:
+                log: Callable[[str], None], second: Embedder | None = None) -> dict[str, Any]:
     """Train one variant, then sample and score it; returns its result (curves included)."""
     cfg = variant_config(variant, settings, encoder)
     run_dir = out / "runs" / variant
@@ -186,27 +190,45 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     log(f"[{variant}] MALA: {settings.per_class} chains per class, {settings.mala.steps} steps")
     samples = ev.mala_class_samples(run_dir, settings.per_class, settings.mala, seed=settings.seed)
     start = time.perf_counter()
-    scores = ev.score_samples(embed, test_features, samples["images"], samples["classes"], samples["pixel_range"])
+    scores = ev.score_samples(embed, test_features, samples["images"], samples["classes"], samples["pixel_range"],
+                              second=second, seed=settings.seed)
+    scores.update(ev.reconstruction_scores(run_dir, embed, settings.n_recon, seed=settings.seed))
     files = {"run": str(run_dir), "samples": str(unconditional),
              **ev.write_samples(samples, settings.per_class, settings.grid_columns, out / "samples", variant)}
     curves = ev.w_curves(run_dir, list(cfg.model.critics))
+    ratios = ev.ratio_curves(run_dir, list(cfg.model.critics))
     result = {"critics": list(cfg.model.critics), "steps": summary["steps"], "train_seconds": summary["wall_s"],
               "steps_per_second": summary.get("steps_per_second"), "stopped_by": summary.get("stopped_by"),
               **scores, "encoder_accuracy": samples["encoder_accuracy"], "mala_seconds": round(samples["seconds"], 2),
               "score_seconds": round(time.perf_counter() - start, 2),
               "final_w": {layer: values[-1] if values else None for layer, (_, values) in curves.items()},
-              "curves": {layer: {"step": s, "w": v} for layer, (s, v) in curves.items()}, "files": files}
+              "curves": {layer: {"step": s, "w": v} for layer, (s, v) in curves.items()},
+              "ratio_curves": {layer: {"step": s, "ratio": v} for layer, (s, v) in ratios.items()},
+              "lambdas": final_lambdas(run_dir, list(cfg.model.critics)), "files": files}
     log(f"[{variant}] {result['steps']} steps in {result['train_seconds']:.0f} s; DDM {scores['ddm']:.4f} FID "
-        f"{scores['fid']:.3f} class accuracy {scores['class_accuracy']:.3f}")
+        f"{scores['fid']:.3f} class accuracy {scores['class_accuracy']:.3f} (second classifier "
+        f"{scores['second_accuracy']}) diversity {scores['diversity_ratio']:.3f} of real; reconstructions "
+        f"classified as their source {scores['recon_accuracy']:.3f}")
     return result
 
 
+def final_lambdas(run_dir: Path, critics: list[str]) -> dict[str, float | None]:
+    """The last logged ``lambda_<layer>`` of each critic (the weights the run ended with)."""
+    last: dict[str, float | None] = {layer: None for layer in critics}
+    for record in read_log(run_dir / "log.jsonl").records:
+        last.update({layer: float(record[f"lambda_{layer}"]) for layer in critics if f"lambda_{layer}" in record})
+    return last
+
+
 def csv_rows(results: dict[str, dict]) -> list[dict[str, Any]]:
-    """One row per variant: variant, critics, steps, train_seconds, ddm, fid, class_accuracy, w_<layer>..."""
+    """One row per variant: variant, critics, steps, train_seconds, ddm, fid, class accuracies, diversity,
+    reconstruction scores, w_<layer> and lambda_<layer>..."""
     layers = list(dict.fromkeys(layer for r in results.values() for layer in r["critics"]))
+    keys = ("ddm", "fid", "class_accuracy", "second_accuracy", "diversity_ratio", "recon_accuracy", "recon_mse")
     return [{"variant": name, "critics": "+".join(r["critics"]), "steps": r["steps"],
-             "train_seconds": r["train_seconds"], "ddm": r["ddm"], "fid": r["fid"],
-             "class_accuracy": r["class_accuracy"], **{f"w_{layer}": r["final_w"].get(layer) for layer in layers}}
+             "train_seconds": r["train_seconds"], **{k: r.get(k) for k in keys},
+             **{f"w_{layer}": r["final_w"].get(layer) for layer in layers},
+             **{f"lambda_{layer}": r.get("lambdas", {}).get(layer) for layer in layers}}
             for name, r in results.items()]
 
 
@@ -233,13 +255,16 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
     n_samples = settings.per_class * len(encoder.get("classes", range(10)))
     _, train_features, _ = embed.real("train", n_samples, settings.seed)
     baseline = {"n": n_samples, "ddm": ddm(test_features, train_features), "fid": fid(test_features, train_features)}
-    results = {v: run_variant(v, settings, Path(encoder["dir"]), out, embed, test_features, log)
+    second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
+    results = {v: run_variant(v, settings, Path(encoder["dir"]), out, embed, test_features, log, second)
                for v in settings.variants}
     summary = {"experiment": "ppgn-disc", "reduced": _reduced(settings), "settings": _settings(settings),
                "thesis": THESIS, "encoder": _meta(encoder), "classifier": _meta(embed.meta),
                "baseline_train": baseline, "variants": results}
     summary["files"] = {"csv": str(write_csv(csv_rows(results), out / "ppgn_disc.csv")),
                         "png": str(ev.plot_curves({v: _curves(r) for v, r in results.items()}, out / "ppgn_disc.png")),
+                        "gradients_png": str(ev.plot_ratios({v: _ratios(r) for v, r in results.items()},
+                                                            out / "ppgn_disc_gradients.png")),
                         "json": str(out / "ppgn_disc.json")}
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
     write_json(summary, out / "ppgn_disc.json")
@@ -248,6 +273,10 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
 
 def _curves(result: dict) -> dict[str, tuple[list[int], list[float]]]:
     return {layer: (c["step"], c["w"]) for layer, c in result["curves"].items()}
+
+
+def _ratios(result: dict) -> dict[str, tuple[list[int], list[float]]]:
+    return {layer: (c["step"], c["ratio"]) for layer, c in result.get("ratio_curves", {}).items()}
 
 
 def _reduced(s: DiscSettings) -> bool:

@@ -9,6 +9,13 @@ with the domain classifier of the evaluation suite (a network other than the run
 3. Scores against the test set's domain-classifier logits φ: DDM (Basart 2017, eq. 3.4) and FID of φ(G),
    and class accuracy, the share of samples that the domain classifier labels as the class their chain
    asked for. DDM shifts with log |G|, so the caller also scores as many real training images (baseline).
+   MALA optimises the samples against E, so class accuracy by a second, independently trained classifier
+   is the honest check (``second_accuracy``); and since class accuracy alone can be fooled (grey blobs
+   that both classifiers call a "3"), within-class diversity: the mean pairwise L2 distance of φ between
+   samples asked for one class, averaged over classes, divided by the same for as many real test images
+   of each class (``diversity_ratio``; 1 = as varied as real digits).
+4. Reconstructions: G(E(x)) of test images, the share that the domain classifier labels as x's class
+   (``recon_accuracy``) and their mean squared error (``recon_mse``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from ganforge.data.cache import save_npz_atomic
 from ganforge.experiments.outputs import Panel, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
+from ganforge.metrics.features import load_real
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.grids import save_grid
 from ganforge.train.logs import read_log
@@ -41,6 +49,18 @@ def w_curves(run_dir: Path, critics: list[str]) -> dict[str, tuple[list[int], li
             if f"w_{layer}" in record:
                 curves[layer][0].append(int(record["step"]))
                 curves[layer][1].append(float(record[f"w_{layer}"]))
+    return curves
+
+
+def ratio_curves(run_dir: Path, critics: list[str]) -> dict[str, tuple[list[int], list[float]]]:
+    """Per critic layer: (logged steps, ``grad_adv_<layer>`` / ``grad_img``), the weighted adversarial term's
+    gradient norm on G over the image term's (1: balanced; far above 1: the image term is drowned)."""
+    curves: dict[str, tuple[list[int], list[float]]] = {layer: ([], []) for layer in critics}
+    for record in read_log(run_dir / "log.jsonl").records:
+        for layer in critics:
+            if record.get(f"grad_adv_{layer}") is not None and record.get("grad_img"):
+                curves[layer][0].append(int(record["step"]))
+                curves[layer][1].append(float(record[f"grad_adv_{layer}"]) / float(record["grad_img"]))
     return curves
 
 
@@ -70,18 +90,58 @@ def mala_class_samples(run_dir: Path, per_class: int, settings: MALASettings, *,
 
 
 def score_samples(embed: Embedder, test_features: torch.Tensor, images: torch.Tensor, classes: torch.Tensor,
-                  pixel_range: tuple[float, float]) -> dict[str, Any]:
-    """DDM and FID of ``images`` (N, C, H, W) against the test features (logits), and class accuracy.
+                  pixel_range: tuple[float, float], *, second: Embedder | None = None,
+                  seed: int = 0) -> dict[str, Any]:
+    """DDM and FID of ``images`` (N, C, H, W) against the test features (logits), class accuracy and diversity.
 
     Returns:
-        "ddm", "fid", "class_accuracy" (share whose argmax logit equals ``classes`` (N,)) and
-        "per_class_accuracy" (one share per class, in class order).
+        "ddm", "fid", "class_accuracy" (share whose argmax logit equals ``classes`` (N,)),
+        "per_class_accuracy" (one share per class, in class order), "second_accuracy" (by ``second``; None
+        without it) and :func:`diversity_ratio`'s "diversity", "diversity_real", "diversity_ratio".
     """
     logits = embed(images, pixel_range, "logits")  # (N, K)
     hit = (logits.argmax(1) == classes).double()
     per_class = [float(hit[classes == c].mean()) for c in classes.unique().tolist()]
+    other = None
+    if second is not None:
+        other = float((second(images, pixel_range, "logits").argmax(1) == classes).double().mean())
     return {"ddm": ddm(test_features, logits), "fid": fid(test_features, logits),
-            "class_accuracy": float(hit.mean()), "per_class_accuracy": per_class}
+            "class_accuracy": float(hit.mean()), "per_class_accuracy": per_class, "second_accuracy": other,
+            **diversity_ratio(embed, logits, classes, seed=seed)}
+
+
+def within_class_spread(features: torch.Tensor, classes: torch.Tensor) -> float:
+    """Mean over classes of the mean pairwise L2 distance between the features (N, D) of one class."""
+    spreads = []
+    for c in classes.unique().tolist():
+        f = features[classes == c].double()
+        if len(f) > 1:
+            d = torch.cdist(f, f)
+            spreads.append(float(d.sum() / (len(f) * (len(f) - 1))))
+    return float(np.mean(spreads))
+
+
+def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tensor, *, seed: int) -> dict[str, float]:
+    """Within-class spread of sample features (N, D) against real test images, as many per class."""
+    images, labels, pixel_range, _ = load_real(embed.dataset, "test", 10000, seed)
+    per_class = int(torch.bincount(classes).max())
+    keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in classes.unique().tolist()])
+    real = within_class_spread(embed(images[keep], pixel_range), labels[keep])
+    fake = within_class_spread(features, classes)
+    return {"diversity": fake, "diversity_real": real, "diversity_ratio": fake / real}
+
+
+@torch.no_grad()
+def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int) -> dict[str, float]:
+    """G(E(x)) for ``n`` test images x: share the domain classifier labels as x's class, and the MSE."""
+    session = open_run(run_dir)
+    E, G = session.nets["encoder"], session.nets["generator"]
+    device = next(G.parameters()).device
+    images, labels, pixel_range, _ = load_real(embed.dataset, "test", n, seed)
+    recon = torch.cat([G(E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"]).float().cpu()
+                       for i in range(0, len(images), 500)])
+    hit = embed(recon, pixel_range, "logits").argmax(1) == labels
+    return {"recon_accuracy": float(hit.double().mean()), "recon_mse": float((recon - images).square().mean())}
 
 
 def write_samples(samples: dict[str, Any], per_class: int, columns: int, folder: Path, variant: str) -> dict[str, str]:
@@ -103,3 +163,13 @@ def plot_curves(curves: dict[str, dict[str, tuple[list[int], list[float]]]], pat
                             for layer, (steps, values) in per_critic.items()})
               for variant, per_critic in curves.items()]
     return write_panels(panels, path, "PPGN-disc: E[D(real)] - E[D(fake)] of every critic over training", columns=3)
+
+
+def plot_ratios(curves: dict[str, dict[str, tuple[list[int], list[float]]]], path: Path) -> Path:
+    """One panel per variant, one line per critic: ||∇_G λ_i adv_i|| / ||∇_G λ_img L_img|| over training."""
+    panels = [Panel(variant, "generator step", "adversarial / image gradient on G",
+                    series={CRITIC_NAMES.get(layer, f"D_{layer}"): (steps, values, None)
+                            for layer, (steps, values) in per_critic.items()})
+              for variant, per_critic in curves.items() if any(steps for steps, _ in per_critic.values())]
+    return write_panels(panels, path, "PPGN-disc: gradient of each adversarial term on G over the image term's",
+                        columns=3)

@@ -67,6 +67,7 @@ class PPGNConfig(ModelConfig):
     encoder: str = "default"  # classifier folder; "default": the dataset's cached one; "random": tests only
     critics: list[str] = field(default_factory=lambda: ["fc1"])  # layers of E ("image": the pixel critic D)
     adv_weights: Literal["auto"] | list[float] = "auto"  # λ_i, one per critic; auto: the thesis's balancing rule
+    adv_balance: Literal["start", "every_step"] = "start"  # with auto: λ set once, or re-set at every step
     img_weight: float = 2.0  # λ_img
     feat_weight: float = 0.1  # λ_h
     critic_choice: Literal["all", "random"] = "all"

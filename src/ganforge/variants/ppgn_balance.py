@@ -111,6 +111,21 @@ def calibrate(generator: nn.Module, m, critics: dict[str, nn.Module], acts: dict
         generator.adv_calibrated[i] = True
 
 
+def rebalance(generator: nn.Module, m, norms: dict[str, torch.Tensor]) -> None:
+    """``adv_balance: every_step``: λ_i = ||∇ λ_img L_img|| / ||∇ adv_i|| from this step's measured norms
+    (averaged over processes), so every adversarial term's gradient on G equals the image term's at every step
+    (the adaptive weight of Esser et al. 2021, Eq. 7, per critic); λ_i keeps its last value where ∇ adv_i = 0."""
+    used = [name[4:] for name in norms if name.startswith("adv_")]
+    if not used:
+        return
+    stacked = mean_over_processes(torch.stack([m.img_weight * norms["loss_img"], *(norms[f"adv_{c}"] for c in used)]))
+    for layer, norm in zip(used, stacked[1:], strict=True):
+        i = m.critics.index(layer)
+        if norm > 0:
+            generator.adv_weight[i] = stacked[0] / norm
+        generator.adv_calibrated[i] = True
+
+
 def accumulate(params: list[nn.Parameter], weights: dict[str, float], grads: dict[str, list[torch.Tensor]]) -> None:
     """G's ``.grad`` = Σ_terms weight · ∇ term, in the fixed order of ``grads``."""
     for k, p in enumerate(params):
@@ -133,9 +148,11 @@ def generator_update(generator: nn.Module, optimizer: torch.optim.Optimizer, m, 
     parts = {name: t for name, t in terms.items() if name != "loss_g" and weight[name] != 0}
     grads = term_gradients(parts, params)
     norms = {name: global_norm(g) for name, g in grads.items()}
-    if m.adv_weights == "auto":
+    if m.adv_weights == "auto" and m.adv_balance == "start":
         calibrate(generator, m, critics, acts, m.img_weight * norms["loss_img"])
-        weight = term_weights(generator, m)
+    elif m.adv_weights == "auto":
+        rebalance(generator, m, norms)
+    weight = term_weights(generator, m)
     optimizer.zero_grad(set_to_none=True)
     accumulate(params, weight, grads)
     optimizer.step()
