@@ -93,7 +93,7 @@ def _fake_samples(args: argparse.Namespace):
         return samples, pixel_range, data_cfg
     if args.ema or args.step is not None or args.all_checkpoints:
         raise ConfigError("--ema, --step and --all-checkpoints apply to --run only; drop them with --fake")
-    samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range))
+    samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range), limit=args.n)
     return samples, pixel_range, None
 
 
@@ -110,7 +110,7 @@ def _request(args: argparse.Namespace, run_data):
         if name in DATASETS and not Path(args.real).exists():
             dataset, split = name, part or "test"
         else:
-            real, real_range = load_samples(args.real, pixel_range=_parse_range(args.pixel_range))
+            real, real_range = load_samples(args.real, pixel_range=_parse_range(args.pixel_range), limit=args.n)
     if dataset is None and args.classifier:
         from ganforge.train.classifier import load_classifier
 
