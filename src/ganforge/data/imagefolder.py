@@ -39,8 +39,8 @@ def split_root(root: Path, split: str) -> Path:
         return root / split
     if split == "test":
         raise DataError(
-            f"{root} holds one set of class folders, so it has no test split; use split='train' "
-            f"(val_size holds out a part) or arrange {root}/train/<class>/ and {root}/test/<class>/"
+            f"{root} holds one set of class folders, so it has no test split; use the train split (--set "
+            f"data.val_size=N holds out N images as val) or arrange {root}/train/<class>/ and {root}/test/<class>/"
         )
     return root
 
@@ -122,7 +122,7 @@ def _stack(files: list[Path], mode: str, size: tuple[int, int] | None) -> np.nda
         if array.shape != arrays[0].shape:
             raise DataError(
                 f"{file} is {array.shape[2]}x{array.shape[1]} but {files[0]} is "
-                f"{arrays[0].shape[2]}x{arrays[0].shape[1]}; pass image_size to resize all images"
+                f"{arrays[0].shape[2]}x{arrays[0].shape[1]}; pass --set data.image_size=N to resize all images"
             )
     return np.stack(arrays)
 
@@ -132,7 +132,7 @@ def _normalize_size(image_size: int | tuple[int, int] | None) -> tuple[int, int]
         return None
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
-        raise DataError(f"image_size {image_size!r} is invalid; use a positive int or (height, width)")
+        raise DataError(f"image_size {image_size!r} is invalid; use a positive int (--set data.image_size=N)")
     return size  # type: ignore[return-value]
 
 

@@ -97,8 +97,8 @@ class NpzSpec(DatasetSpec):
         if not self.present(path):
             raise self.missing_error(path)
         if split == "test":
-            raise DataError(f"{path} is one labelled set, so it has no test split; use split 'train' (val_size "
-                            "holds out a part) and evaluate on the source dataset's test split")
+            raise DataError(f"{path} is one labelled set, so it has no test split; use split 'train' (--set "
+                            "data.val_size=N holds out N items) and evaluate on the source dataset's test split")
         return read_npz(Path(path))
 
     def info(self, path: Path | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ through :mod:`ganforge.train.checkpoint` so that a resumed run is bit-for-bit an
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,15 @@ def build_nets(cfg: Config, data_shape: DataShape, device: torch.device) -> tupl
     return spec, nets
 
 
+def planned_shapes(cfg: Config, data_shape: DataShape) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Every net's state_dict shapes as ``cfg`` implies them, built on the ``meta`` device (no memory used)."""
+    spec = VARIANTS.get(cfg.model.name)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")  # a frozen classifier loaded into meta nets warns that this is a no-op
+        nets = spec.build_nets(cfg, data_shape)
+    return {name: {key: tuple(value.shape) for key, value in net.state_dict().items()} for name, net in nets.items()}
+
+
 def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -> dict[str, nn.Module]:
     """``torch.compile`` the generator-side nets (``spec.sample_nets``) when ``enabled``.
 
@@ -96,9 +106,10 @@ def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -
 
 
 def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
-                  shard: tuple[int, int] = (0, 1)) -> Session:
+                  shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
     """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``; with
-    ``shard=(rank, world)`` the stream yields this process's ``batch_size // world`` of each batch."""
+    ``shard=(rank, world)`` the stream yields this process's ``batch_size // world`` of each batch. With
+    ``checkpoint``, the shapes ``cfg`` implies are checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
     stream = None
     if with_data:
@@ -110,6 +121,8 @@ def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape 
         stream = BatchStream(images, data.labels.to(device), batch_size=batch, seed=cfg.train.seed,
                              transform=lambda x: to_memory_format(x, chl), shard=shard)
     assert data_shape is not None
+    if checkpoint is not None:
+        ckpt.check_shapes(checkpoint, planned_shapes(cfg, data_shape))
     spec, nets = build_nets(cfg, data_shape, device)
     optimizers = spec.build_optimizers(cfg, nets)
     ema = {k: make_ema(nets[k]) for k in spec.sample_nets} if cfg.train.ema > 0 else {}
@@ -174,7 +187,7 @@ def open_run(run_dir: Path, *, step: int | None = None) -> Session:
     shape = meta["data_shape"]
     pixel_range = tuple(shape["pixel_range"]) if shape["pixel_range"] is not None else None
     data_shape = DataShape(tuple(shape["shape"]), int(shape["num_classes"]), pixel_range)
-    session = build_session(cfg, with_data=False, data_shape=data_shape)
+    session = build_session(cfg, with_data=False, data_shape=data_shape, checkpoint=path)
     loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
     session.step = int(loaded.meta["step"])
     for net in session.modules().values():

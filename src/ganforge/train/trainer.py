@@ -99,7 +99,7 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
                               "continue it or choose another --out")
     if latest is not None:
         check_resume_config(cfg, latest, allow_config_change)
-    session = build_session(cfg, shard=workers.shard)
+    session = build_session(cfg, shard=workers.shard, checkpoint=latest)
     extra = restore(session, latest).extra_tensors if latest is not None else {}
     workers.attach(session, extra, restored=latest is not None)
     if workers.is_main:
