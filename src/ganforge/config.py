@@ -268,7 +268,8 @@ def read_yaml(path: str | Path) -> dict:
     """Read an override file with ``yaml.safe_load``; an empty file is ``{}``."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} not found; pass an existing YAML file")
+        kind = "is not a regular file (a folder, FIFO or device)" if path.exists() else "not found"
+        raise ConfigError(f"config file {str(path)!r} {kind}; pass an existing YAML file")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

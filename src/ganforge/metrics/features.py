@@ -196,9 +196,9 @@ def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None,
     path = Path(path)
     if path.is_dir():
         return _load_folder(path, limit), (0.0, 1.0)
-    if path.suffix not in (".npy", ".npz"):
-        raise ConfigError(f"samples {path} not found or not .npy/.npz/a folder of images; {SAMPLES_FIX}")
     regular_file(path, what="samples", fix=SAMPLES_FIX, error=ConfigError)
+    if path.suffix not in (".npy", ".npz"):
+        raise ConfigError(f"samples {path} are not .npy/.npz/a folder of images; {SAMPLES_FIX}")
     if path.suffix == ".npy":
         return _as_samples(load_npy(path, rows=limit, fix=SAMPLES_FIX, error=ConfigError), pixel_range, path)
     with open_npz(path, fix=SAMPLES_FIX, error=ConfigError) as archive:
