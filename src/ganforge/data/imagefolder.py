@@ -11,6 +11,7 @@ declares more than ``input_files.MAX_IMAGE_PIXELS`` pixels, before anything is d
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,7 +77,10 @@ def open_checked(file: Path, *, fix: str = REPLACE_FIX,
     """Open an image that is a regular file and declares at most MAX_IMAGE_PIXELS pixels (nothing decoded yet)."""
     regular_file(file, what="image", fix=fix, error=error)
     try:
-        with Image.open(file) as image:
+        with warnings.catch_warnings():  # Pillow warns between its limit and twice it; the check below refuses
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
+        with image:
             check_image_pixels(file, image.size, fix=fix, error=error)
             yield image
     except _PIL_ERRORS as exc:

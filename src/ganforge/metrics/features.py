@@ -173,7 +173,8 @@ def load_real(dataset: str, split: str, n: int, seed: int, *, data_path: str | N
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-SAMPLES_FIX = "write samples with `ganforge sample --run RUN --npz FILE`"
+SAMPLE_CMD = "ganforge sample --run RUN --npz FILE"
+SAMPLES_FIX = f"write samples with `{SAMPLE_CMD}`"
 
 
 def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None,
@@ -209,7 +210,7 @@ def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None,
                               "'samples'")
         samples = load_npz_member(archive, key, str(path), rows=limit, fix=SAMPLES_FIX, error=ConfigError)
         stored = _stored_range(archive, keys, path)
-    return _as_samples(samples, stored or pixel_range, path)
+    return _as_samples(samples, stored or pixel_range, path, stored=stored is not None)
 
 
 def _stored_range(archive, keys: list[str], path: Path) -> PixelRange | None:
@@ -230,7 +231,8 @@ def _stored_range(archive, keys: list[str], path: Path) -> PixelRange | None:
     return float(values[0]), float(values[1])
 
 
-def _as_samples(x: np.ndarray, pixel_range: PixelRange | None, path: Path) -> tuple[torch.Tensor, PixelRange | None]:
+def _as_samples(x: np.ndarray, pixel_range: PixelRange | None, path: Path,
+                stored: bool = False) -> tuple[torch.Tensor, PixelRange | None]:
     if x.ndim == 3:
         x = x[:, None]  # (N, H, W) → (N, 1, H, W)
     if x.ndim == 2 and x.shape[1] == 2:
@@ -245,19 +247,22 @@ def _as_samples(x: np.ndarray, pixel_range: PixelRange | None, path: Path) -> tu
         raise ConfigError(f"{path} does not say its pixel range; pass --pixel-range 0,1 or -1,1 (or store "
                           "'pixel_range' in the .npz)")
     low, high = float(pixel_range[0]), float(pixel_range[1])
-    return torch.from_numpy(_finite(x.astype(np.float32), (low, high), path)), (low, high)
+    return torch.from_numpy(_finite(x.astype(np.float32), (low, high), path, stored)), (low, high)
 
 
-def _finite(x: np.ndarray, bounds: PixelRange | None, path: Path) -> np.ndarray:
-    """``x`` if it is finite and (with ``bounds``) inside [low, high], else one line naming the first bad value."""
-    bad = ~np.isfinite(x)
-    if bounds is not None:
-        bad |= (x < bounds[0]) | (x > bounds[1])
-    if bad.any():
-        index = int(np.flatnonzero(bad.reshape(len(x), -1).any(axis=1))[0])
-        where = f"outside the pixel range [{bounds[0]:g}, {bounds[1]:g}] or " if bounds is not None else ""
-        raise ConfigError(f"sample {index} in {path} holds values {where}NaN/Inf; pass the samples' true range "
-                          "with --pixel-range LOW,HIGH or regenerate them with `ganforge sample --run RUN --npz FILE`")
+def _finite(x: np.ndarray, bounds: PixelRange | None, path: Path, stored: bool = False) -> np.ndarray:
+    """``x`` if it is finite and (with ``bounds``) inside [low, high], else one line naming the first bad sample."""
+    rows = x.reshape(len(x), -1)
+    nonfinite = ~np.isfinite(rows).all(axis=1)
+    if nonfinite.any():
+        raise ConfigError(f"sample {int(np.flatnonzero(nonfinite)[0])} in {path} holds NaN or Inf "
+                          f"({int(nonfinite.sum())} of {len(x)} samples do); regenerate them with `{SAMPLE_CMD}`")
+    if bounds is not None and len(x) and (rows.min() < bounds[0] or rows.max() > bounds[1]):
+        outside = (rows < bounds[0]).any(axis=1) | (rows > bounds[1]).any(axis=1)
+        fix = "" if stored else "pass their true range with --pixel-range LOW,HIGH or "
+        raise ConfigError(f"samples in {path} span [{rows.min():g}, {rows.max():g}], outside their "
+                          f"{'stored ' if stored else ''}pixel range [{bounds[0]:g}, {bounds[1]:g}] (first: sample "
+                          f"{int(np.flatnonzero(outside)[0])}); {fix}regenerate them with `{SAMPLE_CMD}`")
     return x
 
 
