@@ -244,8 +244,8 @@ def _as_samples(x: np.ndarray, pixel_range: PixelRange | None, path: Path,
     if x.dtype.kind not in "fiu":
         raise ConfigError(f"samples in {path} are {x.dtype}; save float or uint8 pixels")
     if pixel_range is None:
-        raise ConfigError(f"{path} does not say its pixel range; pass --pixel-range 0,1 or -1,1 (or store "
-                          "'pixel_range' in the .npz)")
+        raise ConfigError(f"{path} does not say its pixel range; pass --pixel-range=0,1 or --pixel-range=-1,1 "
+                          "(or store 'pixel_range' in the .npz)")
     low, high = float(pixel_range[0]), float(pixel_range[1])
     return torch.from_numpy(_finite(x.astype(np.float32), (low, high), path, stored)), (low, high)
 
@@ -259,7 +259,7 @@ def _finite(x: np.ndarray, bounds: PixelRange | None, path: Path, stored: bool =
                           f"({int(nonfinite.sum())} of {len(x)} samples do); regenerate them with `{SAMPLE_CMD}`")
     if bounds is not None and len(x) and (rows.min() < bounds[0] or rows.max() > bounds[1]):
         outside = (rows < bounds[0]).any(axis=1) | (rows > bounds[1]).any(axis=1)
-        fix = "" if stored else "pass their true range with --pixel-range LOW,HIGH or "
+        fix = "" if stored else "pass their true range with --pixel-range=LOW,HIGH or "
         raise ConfigError(f"samples in {path} span [{rows.min():g}, {rows.max():g}], outside their "
                           f"{'stored ' if stored else ''}pixel range [{bounds[0]:g}, {bounds[1]:g}] (first: sample "
                           f"{int(np.flatnonzero(outside)[0])}); {fix}regenerate them with `{SAMPLE_CMD}`")
