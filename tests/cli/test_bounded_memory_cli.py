@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
 from attack_files import (  # noqa: E402
     cifar_bomb_pickle,
     object_array_pickle,
@@ -26,6 +27,7 @@ from attack_files import (  # noqa: E402
     write_npz_bomb,
     write_png_header,
 )
+from eval_fixtures import require_mnist  # noqa: E402
 
 CAP = 2 * 2**30  # far below what any of the attacks below would allocate (2.35 GB to 730 GiB)
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
@@ -131,6 +133,24 @@ def test_an_edited_checkpoint_config_is_refused_before_building_nets(toy_run, tm
     assert "--step N" in message and "ls RUN/checkpoints" in message
     one_line_error(capped("train", "--out", str(run), "--resume", "--steps", "2"), "[200000, 2]")
     one_line_error(capped("evaluate", "--run", str(run), "--n", "10", "--real", "ring8"), "[200000, 2]")
+
+
+def test_an_edited_classifier_build_is_refused_before_building_it(tmp_path):
+    from ganforge.nets import MNISTClassifier
+    from ganforge.train.classifier import save_classifier
+
+    require_mnist()
+    folder = tmp_path / "clf"
+    save_classifier(MNISTClassifier(width=0.0625), {"architecture": "mnist-classifier", "dataset": "mnist",
+                                                    "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
+                                                    "pixel_range": [-1.0, 1.0], "input_shape": [1, 28, 28]}, folder)
+    meta = json.loads((folder / "classifier.json").read_text())
+    meta["build"]["width"] = 2000  # the weights' sha256 still matches: only the JSON changed
+    (folder / "classifier.json").write_text(json.dumps(meta))
+    np.save(tmp_path / "fake.npy", np.zeros((10, 1, 28, 28), np.uint8))
+    result = capped("evaluate", "--fake", str(tmp_path / "fake.npy"), "--dataset", "mnist", "--n", "10",
+                    "--metrics", "ddm", "--classifier", str(folder), "--no-cache")
+    one_line_error(result, "conv1.weight", "[128000, 1, 7, 7]", "[4, 1, 7, 7]", "ganforge classifier train")
 
 
 def test_an_allocation_beyond_the_cap_is_one_line(toy_run, tmp_path):
