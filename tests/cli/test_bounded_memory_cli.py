@@ -7,10 +7,12 @@ instead of taking the machine; the expected result is one ``ganforge: error:`` l
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
 from attack_files import (  # noqa: E402
     cifar_bomb_pickle,
     object_array_pickle,
+    write_gzip_bomb,
     write_lying_npy,
     write_npz_bomb,
     write_png_header,
@@ -115,6 +118,19 @@ def test_decompression_bomb_pngs_are_one_line(tmp_path):
     write_png_header(images / "big.png", 10_000, 9_000)
     one_line_error(capped("data", "info", "imagefolder", "--path", str(tmp_path / "images")), "big.png",
                    "10000x9000 pixels")
+
+
+def test_a_gzip_bomb_idx_file_is_refused_before_inflating(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    rows = 3_000_000  # 2.35 GB of 28x28 images from 2.3 MB
+    write_gzip_bomb(folder / "train-images-idx3-ubyte.gz", struct.pack(">I3I", 0x803, rows, 28, 28), rows * 784)
+    for name, data in (("train-labels-idx1-ubyte.gz", struct.pack(">II", 0x801, 2) + bytes(2)),
+                       ("t10k-images-idx3-ubyte.gz", struct.pack(">I3I", 0x803, 2, 28, 28) + bytes(2 * 784)),
+                       ("t10k-labels-idx1-ubyte.gz", struct.pack(">II", 0x801, 2) + bytes(2))):
+        (folder / name).write_bytes(gzip.compress(data))
+    result = capped("data", "fetch", "mnist", "--path", str(folder), env={"GANFORGE_DATA": str(tmp_path / "c")})
+    one_line_error(result, "train-images-idx3-ubyte.gz", "2,352,000,016 bytes", "gzip bomb")
 
 
 def _edited_copy(run: Path, dest: Path, edit) -> Path:

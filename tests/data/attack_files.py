@@ -100,6 +100,14 @@ def write_npz_bomb(path: Path, shape: tuple[int, ...], key: str = "samples",
     return _write_zip(path, entries)
 
 
+def write_gzip_bomb(path: Path, header: bytes, zero_bytes: int) -> Path:
+    """A .gz of ``header`` + ``zero_bytes`` zeros, a thousand times smaller than what it inflates to (its CRC
+    and length trailer are left 0: readers that stop early never check them)."""
+    gzip_header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    path.write_bytes(gzip_header + _deflate_zeros(header, zero_bytes) + bytes(8))
+    return path
+
+
 def write_png_header(path: Path, width: int, height: int) -> Path:
     """A grayscale PNG whose header declares ``width`` x ``height`` pixels, with a few bytes of image data."""
     def chunk(kind: bytes, data: bytes) -> bytes:
