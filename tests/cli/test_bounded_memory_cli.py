@@ -27,6 +27,7 @@ from attack_files import (  # noqa: E402
     object_array_pickle,
     write_gzip_bomb,
     write_lying_npy,
+    write_mat_bomb,
     write_npz_bomb,
     write_png_header,
 )
@@ -131,6 +132,15 @@ def test_a_gzip_bomb_idx_file_is_refused_before_inflating(tmp_path):
         (folder / name).write_bytes(gzip.compress(data))
     result = capped("data", "fetch", "mnist", "--path", str(folder), env={"GANFORGE_DATA": str(tmp_path / "c")})
     one_line_error(result, "train-images-idx3-ubyte.gz", "2,352,000,016 bytes", "gzip bomb")
+
+
+def test_a_compressed_svhn_mat_bomb_is_refused_before_inflating(tmp_path):
+    folder = tmp_path / "svhn"
+    folder.mkdir()
+    for name in ("train_32x32.mat", "test_32x32.mat"):
+        write_mat_bomb(folder / name, 1_000_000)  # 3 MB declaring 3 GB
+    result = capped("data", "fetch", "svhn", "--path", str(folder), env={"GANFORGE_DATA": str(tmp_path / "c")})
+    one_line_error(result, "_32x32.mat", "3,072,000,000 values", "decompression bomb")
 
 
 def _edited_copy(run: Path, dest: Path, edit) -> Path:

@@ -108,6 +108,26 @@ def write_gzip_bomb(path: Path, header: bytes, zero_bytes: int) -> Path:
     return path
 
 
+def write_mat_bomb(path: Path, count: int) -> Path:
+    """A MATLAB v5 file whose one compressed variable X is 32x32x3x``count`` uint8 zeros (SVHN's layout):
+    a few MB that inflate to ``count`` * 3072 bytes (the zlib checksum is left 0, never reached)."""
+    import scipy.io
+
+    plain = io.BytesIO()
+    scipy.io.savemat(plain, {"X": np.zeros((32, 32, 3, 1), np.uint8)}, do_compression=False)
+    raw = plain.getvalue()
+    header, element = raw[:128], raw[128:]
+    data_at = len(element) - 3072  # X's 3072 bytes end the element, after an 8-byte miUINT8 tag
+    prefix = bytearray(element[:data_at])
+    prefix[4:8] = struct.pack("<I", len(prefix) - 8 + 3072 * count)  # miMATRIX size
+    dims_at = bytes(prefix).find(struct.pack("<4i", 32, 32, 3, 1))
+    prefix[dims_at:dims_at + 16] = struct.pack("<4i", 32, 32, 3, count)
+    prefix[-4:] = struct.pack("<I", 3072 * count)  # the data tag's byte count
+    stream = b"\x78\xda" + _deflate_zeros(bytes(prefix), 3072 * count) + bytes(4)
+    path.write_bytes(header + struct.pack("<II", 15, len(stream)) + stream)  # 15 = miCOMPRESSED
+    return path
+
+
 def write_png_header(path: Path, width: int, height: int) -> Path:
     """A grayscale PNG whose header declares ``width`` x ``height`` pixels, with a few bytes of image data."""
     def chunk(kind: bytes, data: bytes) -> bytes:
