@@ -147,18 +147,26 @@ def _edited_copy(run: Path, dest: Path, edit) -> Path:
     shutil.copytree(run, dest)
     (state_file,) = dest.glob("checkpoints/*/state.json")
     state = json.loads(state_file.read_text())
-    edit(state["meta"]["config"])
+    edit(state)
     state_file.write_text(json.dumps(state))
     return dest
 
 
 def test_an_edited_checkpoint_config_is_refused_before_building_nets(toy_run, tmp_path):
-    run = _edited_copy(toy_run, tmp_path / "edited", lambda cfg: cfg["model"].update(hidden=200_000))
+    run = _edited_copy(toy_run, tmp_path / "edited",
+                       lambda state: state["meta"]["config"]["model"].update(hidden=200_000))
     message = one_line_error(capped("sample", "--run", str(run), "--n", "10", "--npz", str(tmp_path / "s.npz")),
                              "generator.net.0.weight", "[8, 2]", "[200000, 2]", "edited or damaged")
     assert "--step N" in message and "ls RUN/checkpoints" in message
     one_line_error(capped("train", "--out", str(run), "--resume", "--steps", "2"), "[200000, 2]")
     one_line_error(capped("evaluate", "--run", str(run), "--n", "10", "--real", "ring8"), "[200000, 2]")
+
+
+def test_an_edited_checkpoint_data_shape_is_refused(toy_run, tmp_path):
+    run = _edited_copy(toy_run, tmp_path / "edited",
+                       lambda state: state["meta"]["data_shape"].update(shape=[1, 100_000, 100_000]))
+    one_line_error(capped("sample", "--run", str(run), "--n", "10", "--npz", str(tmp_path / "s.npz")),
+                   "damaged data_shape", "[1, 100000, 100000]")
 
 
 def test_an_edited_classifier_build_is_refused_before_building_it(tmp_path):

@@ -7,6 +7,7 @@ through :mod:`ganforge.train.checkpoint` so that a resumed run is bit-for-bit an
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from ganforge.config import Config, config_from_json, to_dict
 from ganforge.errors import CheckpointError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.batches import BatchStream
+from ganforge.train.checkpoint_match import RESUME_EARLIER
 from ganforge.train.distributed import per_rank_batch
 from ganforge.train.ema import make_ema
 from ganforge.train.rng import restore_rng_state
@@ -178,15 +180,34 @@ def read_config(path: Path) -> Config:
     return config_from_json(meta["config"])
 
 
+MAX_SAMPLE_VALUES = 2**24  # values in one sample (3x2048x2048 is 12.6 M): a bound on what `sample` allocates
+
+
+def saved_data_shape(meta: dict, path: Path) -> DataShape:
+    """The checkpoint's ``data_shape``, checked: 1 or 3 positive sizes of at most MAX_SAMPLE_VALUES values in
+    all, a class count and a pixel range; an edited or damaged one is refused before anything is allocated."""
+    try:
+        saved = meta["data_shape"]
+        shape = tuple(saved["shape"])
+        num_classes, pixel_range = saved["num_classes"], saved["pixel_range"]
+        low_high = (float(pixel_range[0]), float(pixel_range[1])) if pixel_range is not None else None
+        ok = (len(shape) in (1, 3) and all(type(d) is int and d > 0 for d in shape)
+              and math.prod(shape) <= MAX_SAMPLE_VALUES and type(num_classes) is int and 0 <= num_classes <= 2**16
+              and (pixel_range is None or len(pixel_range) == 2))
+    except (KeyError, TypeError, ValueError, IndexError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"checkpoint {path} has a damaged data_shape in its state.json "
+                              f"({str(meta.get('data_shape'))[:80]}); {RESUME_EARLIER}")
+    return DataShape(shape, num_classes, low_high)
+
+
 def open_run(run_dir: Path, *, step: int | None = None) -> Session:
     """A session for sampling from a run folder alone (no dataset), at its latest or given step."""
     run_dir = Path(run_dir)
     path = _checkpoint_path(run_dir, step)
-    meta = ckpt.read_checkpoint_meta(path)
-    cfg = config_from_json(meta["config"])
-    shape = meta["data_shape"]
-    pixel_range = tuple(shape["pixel_range"]) if shape["pixel_range"] is not None else None
-    data_shape = DataShape(tuple(shape["shape"]), int(shape["num_classes"]), pixel_range)
+    cfg = read_config(path)
+    data_shape = saved_data_shape(ckpt.read_checkpoint_meta(path), path)
     session = build_session(cfg, with_data=False, data_shape=data_shape, checkpoint=path)
     loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
     session.step = int(loaded.meta["step"])
