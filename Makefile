@@ -22,8 +22,13 @@ browser:
 	  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)) \
 	  || echo "chromium not installed: the browser test of the report will be skipped")
 
+# Then the tests marked `precision` once more as the other kind of CPU would run them: `auto` is bf16 on
+# CPUs with native bf16 (AMX, AVX512-BF16) and fp32 elsewhere; GANFORGE_PRECISION overrides it.
 test: fetch-data browser
 	$(PYTHON) -m pytest -q -m "not slow and not gpu"
+	@other=$$($(PYTHON) -c 'from ganforge.train.runtime import other_cpu_precision; print(other_cpu_precision())'); \
+	  echo "precision-marked tests again with GANFORGE_PRECISION=$$other (the other CPU kind's auto)"; \
+	  GANFORGE_PRECISION=$$other $(PYTHON) -m pytest -q -m "precision and not slow and not gpu"
 
 test-all: fetch-data
 	$(PYTHON) -m pytest -q -m "not gpu"

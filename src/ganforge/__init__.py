@@ -2,7 +2,7 @@
 
 Public API (explicit re-exports; importing ganforge runs nothing heavy):
     Config, resolve_config: the typed experiment config (``ganforge.config``).
-    GanforgeError, DataError, ConfigError, CheckpointError, TrainingError: errors.
+    GanforgeError, DataError, ConfigError, CheckpointError, TrainingError, RunFolderError: errors.
     Registry: the one registry class.
 """
 
@@ -37,7 +37,14 @@ _ctrl_c = _defer_ctrl_c()
 from ganforge import variants as _variants  # noqa: E402, F401  (registers every model's config)
 from ganforge.config import Config  # noqa: E402
 from ganforge.config import resolve as resolve_config  # noqa: E402
-from ganforge.errors import CheckpointError, ConfigError, DataError, GanforgeError, TrainingError  # noqa: E402
+from ganforge.errors import (  # noqa: E402
+    CheckpointError,
+    ConfigError,
+    DataError,
+    GanforgeError,
+    RunFolderError,
+    TrainingError,
+)
 from ganforge.registry import Registry  # noqa: E402
 
 if _ctrl_c is not None:
@@ -55,6 +62,7 @@ __all__ = [
     "DataError",
     "GanforgeError",
     "Registry",
+    "RunFolderError",
     "TrainingError",
     "__version__",
     "resolve_config",

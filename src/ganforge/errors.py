@@ -25,3 +25,7 @@ class CheckpointError(GanforgeError):
 
 class TrainingError(GanforgeError):
     """Training cannot go on (for example a NaN or Inf loss)."""
+
+
+class RunFolderError(GanforgeError):
+    """A run folder is being written by another process, or a folder given as a run is not one."""

@@ -20,6 +20,8 @@ from PIL import Image
 from ganforge.cli import main
 from ganforge.train.grids import tile
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 TEST_IMAGES = 10
 TILE = 28 + 2  # a 28×28 image and its 2-pixel padding
 

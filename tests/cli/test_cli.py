@@ -15,6 +15,8 @@ import pytest
 import yaml
 from PIL import Image
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 
 def ganforge(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True,

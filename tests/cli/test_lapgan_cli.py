@@ -20,6 +20,8 @@ from ganforge.cli import main
 from ganforge.cli.lapgan_cmd import load_level_generators
 from ganforge.train.session import open_run
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 TILE = 28 + 2  # a 28×28 image and its 2-pixel padding
 TINY = ["--set", "model.width=4", "--set", "model.hidden_g=8", "--set", "model.hidden_d=6", "--set", "model.z_dim=3",
         "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--steps", "2"]

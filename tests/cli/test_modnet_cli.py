@@ -29,6 +29,8 @@ from ganforge.metrics.features import load_samples, subset_indices  # noqa: E402
 from ganforge.nets import MNISTClassifier  # noqa: E402
 from ganforge.train.classifier import save_classifier  # noqa: E402
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 META = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
         "dataset": "mnist", "pixel_range": [-1.0, 1.0], "input_shape": [1, 28, 28]}
 

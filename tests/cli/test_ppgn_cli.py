@@ -13,6 +13,8 @@ from PIL import Image
 
 from ganforge.cli import main as cli_main
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 TINY_PPGN = ["train", "--model", "ppgn", "--dataset", "mnist", "--set", "model.encoder=random",
              "--set", "model.width=0.0625", "--set", "model.warmup=false", "--set", "model.n_critic=1",
              "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--steps", "2"]

@@ -18,6 +18,8 @@ from ganforge.nets import MNISTClassifier
 from ganforge.train.classifier import save_classifier
 from ganforge.train.session import open_run
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 TINY = ["train", "--model", "stackgan", "--dataset", "mnist", "--set", "model.encoder=random", "--set",
         "model.encoder_width=0.0625", "--set", "model.width=0.0625", "--set", "model.noise_0=4", "--set",
         "model.noise_1=4", "--set", "train.batch_size=4", "--set", "train.sample_grid=10", "--steps", "2"]

@@ -1,5 +1,7 @@
 """The HTML report: self-contained (every image a data URI), every section present, and it renders
-in real headless Chromium with its images decoded and no console errors."""
+in real headless Chromium with its images decoded and no console errors. The page itself runs no script
+(its Content-Security-Policy forbids them), so the count of decoded images is read from a copy of the page
+that this test instruments with SELF_CHECK."""
 
 from __future__ import annotations
 
@@ -59,6 +61,27 @@ def test_missing_run_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and "not found" in result.stderr and "Traceback" not in result.stderr
 
 
+# Marks the page once loaded: how many images decoded and how many script errors happened, so a
+# headless browser test can read both from the DOM (only in the test's instrumented copy).
+SELF_CHECK = """<script>
+let errors = 0;
+window.addEventListener("error", () => { errors += 1; }, true);
+window.addEventListener("load", () => {
+  const ok = [...document.images].filter((i) => i.complete && i.naturalWidth > 0).length;
+  document.body.dataset.imagesOk = String(ok);
+  document.body.dataset.consoleErrors = String(errors);
+});
+</script>"""
+
+
+def instrumented(page: Path) -> Path:
+    """A copy of the report with SELF_CHECK added and the policy that would block it removed."""
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text())
+    copy = page.with_name("instrumented.html")
+    copy.write_text(text.replace("</head>", SELF_CHECK + "</head>", 1))
+    return copy
+
+
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
@@ -77,7 +100,8 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     assert shot.exists() and shot.stat().st_size > 10_000, result.stderr[-2000:]
     console = [line for line in result.stderr.splitlines() if "CONSOLE" in line]
     assert not [line for line in console if "Uncaught" in line or "rror" in line], console
-    dom = subprocess.run([*base, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run([*base, "--dump-dom", instrumented(out).as_uri()], capture_output=True, text=True,
+                         timeout=120)
     assert 'data-images-ok="11"' in dom.stdout, dom.stdout[-500:]
     assert 'data-console-errors="0"' in dom.stdout
     from PIL import Image

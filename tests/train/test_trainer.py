@@ -15,6 +15,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
+
 TOY = ["--preset", "wgan-gp-ring8", "--set", "train.batch_size=64", "--set", "model.hidden=32"]
 IMAGE = ["--model", "gan", "--dataset", "mnist", "--set", "model.width=8", "--set", "train.batch_size=16",
          "--set", "train.ema=0.9", "--set", "model.d_steps=2", "--set", "train.sample_grid=16"]
@@ -65,9 +67,13 @@ def assert_same_state(a: Path, b: Path, step: int, ema: bool) -> None:
         assert torch.equal(ta[key], tb[key]), key
 
 
-@pytest.mark.parametrize("base,ema", [(TOY, False), (IMAGE, True)], ids=["toy-wgan-gp", "mnist-gan-bn-ema"])
-def test_resume_after_kill_is_bit_for_bit(tmp_path, base, ema):
-    common = [*base, "--set", "train.checkpoint_every=10", "--set", "train.log_every=5"]
+# Each run names its precision: `auto` would be bf16 on one CPU and fp32 on another. fp32 is the exactness
+# check; the bf16 case shows that a resume is bit-for-bit under autocast too (same kernels either side).
+@pytest.mark.parametrize("base,ema,precision", [(TOY, False, "fp32"), (TOY, False, "bf16"), (IMAGE, True, "fp32")],
+                         ids=["toy-wgan-gp-fp32", "toy-wgan-gp-bf16", "mnist-gan-bn-ema-fp32"])
+def test_resume_after_kill_is_bit_for_bit(tmp_path, base, ema, precision):
+    common = [*base, "--set", "train.checkpoint_every=10", "--set", "train.log_every=5",
+              "--set", f"train.precision={precision}"]
     straight = ganforge("train", *common, "--steps", "20", "--out", str(tmp_path / "a"))
     assert straight.returncode == 0, straight.stderr
     proc = start("train", *common, "--steps", "20", "--out", str(tmp_path / "b"),

@@ -159,9 +159,10 @@ def test_no_critic_and_zero_weight_critic():
     session = tiny_session("model.critics=[]", "model.adv_weights=[]")
     assert set(session.nets) == {"encoder", "generator"}
     logs = step(session, 0)
-    assert set(logs) == {"loss_g", "loss_img", "loss_feat"} and session.stream.position == 1
+    assert set(logs) == {"loss_g", "loss_img", "loss_feat", "grad_img", "grad_feat"} and session.stream.position == 1
     logs = step(tiny_session("model.adv_weights=[0]"), 0)  # D1 trains and is logged but stays out of the loss
-    assert "w_fc1" in logs and "adv_fc1" not in logs
+    assert "w_fc1" in logs and "adv_fc1" not in logs and "grad_adv_fc1" not in logs
+    assert float(logs["lambda_fc1"]) == 0.0
 
 
 def test_generate_draws_codes_from_the_fitted_gaussian():
@@ -198,7 +199,8 @@ def test_mala_runs_g_once_per_step_for_all_chains():
 @pytest.mark.parametrize("sets,match", [
     (["model.critics=fc3"], "unknown layer 'fc3'"),
     (["model.critics=fc1,fc1", "model.adv_weights=1,1"], "twice"),
-    (["model.critics=image,fc1"], "one weight per critic"),
+    (["model.critics=image,fc1", "model.adv_weights=[1]"], "one weight per critic"),
+    (["model.img_weight=0"], "adv_weights=auto balances each adversarial term against the image term"),
     (["model.critic_choice=random"], "at least two"),
 ])
 def test_config_refusals(sets, match):

@@ -112,11 +112,17 @@ def _evaluate(run: Path, classifier: str, n: int) -> dict:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ganforge.train.run_lock import claim_run_folder
+
+    with claim_run_folder(args.out) as run:  # one writer: a second demo on the same --out is refused
+        return _demo_phases(run, args)
+
+
+def _demo_phases(run: Path, args: argparse.Namespace) -> int:
     from ganforge.data import fetch_dataset
     from ganforge.report import write_report
 
-    run, phases = Path(args.out), Phases()
-    run.mkdir(parents=True, exist_ok=True)
+    phases = Phases()
     steps = [lambda: fetch_dataset("mnist"), lambda: _classifier(run, args.classifier_minutes),
              lambda: _train(run, args.minutes), None, None]
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     from ganforge.report import write_report
 
-    path = write_report(args.runs, args.out, title=args.title)
+    path = write_report(args.runs, args.out, title=args.title, warn=_warn)
     print(f"report: {path}")
     return 0
+
+
+def _warn(line: str) -> None:
+    print(f"ganforge: warning: {line}", file=sys.stderr, flush=True)

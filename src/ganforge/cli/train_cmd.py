@@ -81,19 +81,36 @@ def _train_config(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ganforge.train.distributed import launch_torchrun, launched_by_torchrun, per_rank_batch
+    from ganforge.train.distributed import launched_by_torchrun, per_rank_batch
     from ganforge.train.trainer import train
 
     cfg = _train_config(args)
     if args.nproc is not None and (args.nproc != 1 or launched_by_torchrun()):
         per_rank_batch(cfg.train.batch_size, max(args.nproc, 1))
-        return launch_torchrun(args.nproc, getattr(args, "raw_argv", sys.argv[1:]))
+        return _launch(args)
     max_seconds = args.max_minutes * 60 if args.max_minutes is not None else None
     summary = train(cfg, args.out, resume=args.resume, allow_config_change=args.allow_config_change,
                     max_seconds=max_seconds)
     if os.environ.get("RANK", "0") == "0":
         print(json.dumps(summary))
     return 0
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """``--nproc K``: hold the run folder here, then run torchrun; its rank 0 goes on under this lock."""
+    from ganforge.train.distributed import launch_torchrun, launched_by_torchrun
+    from ganforge.train.run_lock import LAUNCHER_ENV, claim_run_folder
+
+    if launched_by_torchrun():
+        raise ConfigError("--nproc launches torchrun itself; drop --nproc when running under torchrun")
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {args.nproc}")
+    with claim_run_folder(args.out):
+        os.environ[LAUNCHER_ENV] = str(os.getpid())
+        try:
+            return launch_torchrun(args.nproc, getattr(args, "raw_argv", sys.argv[1:]))
+        finally:
+            os.environ.pop(LAUNCHER_ENV, None)
 
 
 def _sample(args: argparse.Namespace) -> int:

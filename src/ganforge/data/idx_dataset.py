@@ -10,11 +10,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ganforge.data.cache import dataset_dir, load_npz_split, save_npz_atomic
-from ganforge.data.idx import has_idx_files, read_idx_split
+from ganforge.data.idx import IMAGES_MAGIC, LABELS_MAGIC, SPLIT_PREFIX, find_idx_file, has_idx_files, read_idx_split
+from ganforge.data.idx_header import idx_count
 from ganforge.data.spec import DatasetSpec, RawSplit, ReadOptions
 from ganforge.errors import DataError
 
@@ -32,6 +34,30 @@ class IdxDatasetSpec(DatasetSpec):
     def present(self, path: Path | None) -> bool:
         """With ``path``: whether it holds the four IDX files; else whether the cache file exists."""
         return has_idx_files(Path(path)) if path is not None else self.cache_file().is_file()
+
+    def info(self, path: Path | None) -> dict[str, Any]:
+        """As the base; with ``path``, ``present`` and ``splits`` come from the IDX files' headers and sizes
+        (``checked`` says what was checked, ``problem`` what failed), never from the official sizes."""
+        info = super().info(path)
+        if path is None or not info["present"]:
+            return info
+        info["checked"] = (f"IDX headers and file sizes, not the pixels (`{self.fetch_command(path)}` reads "
+                           "every byte)")
+        try:
+            info["splits"] = {split: self._declared_count(Path(path), split) for split in ("train", "test")}
+        except DataError as exc:
+            info.update(present=False, splits={}, problem=str(exc))
+        return info
+
+    def _declared_count(self, directory: Path, split: str) -> int:
+        prefix = SPLIT_PREFIX[split]
+        images = idx_count(find_idx_file(directory, f"{prefix}-images-idx3-ubyte"), magic=IMAGES_MAGIC,
+                           dims=(None, *IMAGE_SHAPE))
+        labels = idx_count(find_idx_file(directory, f"{prefix}-labels-idx1-ubyte"), magic=LABELS_MAGIC, dims=(None,))
+        if images != labels:
+            raise DataError(f"the {split} files of {directory} declare {images} images but {labels} labels; "
+                            "use matching official files")
+        return images
 
     def fetch_command(self, path: Path | None) -> str:
         """``ganforge data fetch NAME`` (with ``--path DIR`` to import a directory of IDX files)."""

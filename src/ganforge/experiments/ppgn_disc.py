@@ -30,6 +30,7 @@ encoder, classifier, training-set baseline, results), and per variant in ``OUT/s
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from ganforge.metrics import ddm, fid
 from ganforge.nets.classifier_files import META_FILE
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.classifier import load_classifier, train_classifier
+from ganforge.train.run_lock import LOCK_FILE, claim_run_folder
 from ganforge.train.trainer import train
 from ganforge.variants.base import critic_iterations
 
@@ -154,18 +156,22 @@ def variant_config(variant: str, settings: DiscSettings, encoder: Path) -> C.Con
 
 
 def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Callable[[str], None]) -> dict:
-    """Train ``cfg`` into ``run_dir`` (or reuse a finished run of the same config); the trainer's summary."""
-    saved = run_dir / "config.yaml"
-    if (run_dir / "summary.json").is_file() and saved.is_file():
-        if yaml.safe_load(saved.read_text()) != yaml.safe_load(C.dump_yaml(cfg)):
-            raise ConfigError(f"{run_dir} holds a finished run of another config; delete it or choose another --out")
-        log(f"reusing the finished run {run_dir}")
-        return json.loads((run_dir / "summary.json").read_text())
-    if run_dir.exists():
-        raise ConfigError(f"{run_dir} holds an unfinished run; delete it (or finish it with `ganforge train "
-                          f"--out {run_dir} --resume`)")
-    seconds = None if settings.minutes_per_variant is None else 60.0 * settings.minutes_per_variant
-    return train(cfg, run_dir, max_seconds=seconds)
+    """Train ``cfg`` into ``run_dir`` (or reuse a finished run of the same config); the trainer's summary.
+    A run that another process is writing (a second experiment on the same --out) is refused, naming it."""
+    fresh = not run_dir.exists()
+    with claim_run_folder(run_dir):
+        saved = run_dir / "config.yaml"
+        if (run_dir / "summary.json").is_file() and saved.is_file():
+            if yaml.safe_load(saved.read_text()) != yaml.safe_load(C.dump_yaml(cfg)):
+                raise ConfigError(f"{run_dir} holds a finished run of another config; delete it or choose another "
+                                  "--out")
+            log(f"reusing the finished run {run_dir}")
+            return json.loads((run_dir / "summary.json").read_text())
+        if not fresh and set(os.listdir(run_dir)) - {LOCK_FILE}:
+            raise ConfigError(f"{run_dir} holds an unfinished run; delete it (or finish it with `ganforge train "
+                              f"--out {run_dir} --resume`)")
+        seconds = None if settings.minutes_per_variant is None else 60.0 * settings.minutes_per_variant
+        return train(cfg, run_dir, max_seconds=seconds)
 
 
 def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, embed: Embedder, test_features,
@@ -175,7 +181,7 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     run_dir = out / "runs" / variant
     log(f"[{variant}] training: critics {'+'.join(cfg.model.critics)}, up to {settings.steps} steps")
     summary = train_variant(cfg, run_dir, settings, log)
-    grids = sorted((run_dir / "samples").glob("*.png"))
+    grids = sorted(p for p in (run_dir / "samples").glob("*.png") if p.stem.isdigit())  # not a class grid
     unconditional = shutil.copyfile(grids[-1], out / "samples" / f"{variant}.png")
     log(f"[{variant}] MALA: {settings.per_class} chains per class, {settings.mala.steps} steps")
     samples = ev.mala_class_samples(run_dir, settings.per_class, settings.mala, seed=settings.seed)

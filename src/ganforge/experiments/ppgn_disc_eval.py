@@ -13,7 +13,6 @@ with the domain classifier of the evaluation suite (a network other than the run
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.grids import save_grid
+from ganforge.train.logs import read_log
 from ganforge.train.session import open_run
 from ganforge.variants.ppgn import sample_mala
 
@@ -36,8 +36,7 @@ CRITIC_NAMES = {"image": "D (image)", "fc1": "D1 (fc1)"}
 def w_curves(run_dir: Path, critics: list[str]) -> dict[str, tuple[list[int], list[float]]]:
     """Per critic layer: (logged steps, ``w_<layer>`` values) from ``RUN/log.jsonl``, in step order."""
     curves: dict[str, tuple[list[int], list[float]]] = {layer: ([], []) for layer in critics}
-    for line in (run_dir / "log.jsonl").read_text().splitlines():
-        record = json.loads(line)
+    for record in read_log(run_dir / "log.jsonl").records:  # a torn last line is dropped
         for layer in critics:
             if f"w_{layer}" in record:
                 curves[layer][0].append(int(record["step"]))

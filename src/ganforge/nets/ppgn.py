@@ -20,7 +20,9 @@ At ``width=1`` (the exact architecture; ``width`` multiplies every hidden channe
 
 Critics return raw scores (B,) and have no normalisation (WGAN-GP, Gulrajani et al. 2017). G also keeps
 running sums of the fc1 codes it was trained on (float64 buffers, saved with it), so that unconditional
-sampling can draw h from a diagonal Gaussian fit of the training codes (:meth:`PPGNGenerator.code_gaussian`).
+sampling can draw h from a diagonal Gaussian fit of the training codes (:meth:`PPGNGenerator.code_gaussian`),
+and, with ``adv_terms`` > 0, the calibrated weights of its adversarial loss terms (``adv_weight`` float64,
+``adv_calibrated`` bool, one per critic; set by ``variants.ppgn_balance``), so a resumed run keeps them.
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ class PPGNGenerator(nn.Module):
 
     Args:
         width: multiplier of the hidden channels 64, 512, 256, 256 (1 = the paper's net).
+        adv_terms: number of adversarial loss terms whose calibrated weights G keeps (buffers).
     """
 
-    def __init__(self, *, width: float = 1.0) -> None:
+    def __init__(self, *, width: float = 1.0, adv_terms: int = 0) -> None:
         super().__init__()
         c0, c1, c2, c3 = (ppgn_width(c, width) for c in (64, 512, 256, 256))
         self.z_dim, self.sample_shape, self.width = CODE_DIM, IMAGE_SHAPE, width
@@ -62,6 +65,8 @@ class PPGNGenerator(nn.Module):
         self.register_buffer("code_count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("code_sum", torch.zeros(CODE_DIM, dtype=torch.float64))
         self.register_buffer("code_sq_sum", torch.zeros(CODE_DIM, dtype=torch.float64))
+        self.register_buffer("adv_weight", torch.ones(adv_terms, dtype=torch.float64))
+        self.register_buffer("adv_calibrated", torch.zeros(adv_terms, dtype=torch.bool))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Args: h (B, 64). Returns: images (B, 1, 28, 28)."""

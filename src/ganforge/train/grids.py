@@ -43,11 +43,21 @@ def tile(images: torch.Tensor, *, nrow: int | None = None, pixel_range=(-1.0, 1.
 
 def save_grid(images: torch.Tensor, path: str | Path, **kwargs) -> Path:
     """Tile ``images`` (see :func:`tile`) and write a PNG atomically; returns the path."""
+    return save_png_atomic(tile(images, **kwargs), path)
+
+
+def save_png_atomic(pixels: np.ndarray, path: str | Path) -> Path:
+    """Write an (H, W, 3) uint8 array as a PNG through a temporary file, so a failed write (a full disk)
+    leaves no partial PNG behind; the OSError is raised again."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(tile(images, **kwargs)).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    try:
+        Image.fromarray(pixels).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -59,10 +69,7 @@ def scatter_png(points: torch.Tensor, path: str | Path, size: int = 256, extent:
     keep = ((ij >= 0) & (ij < size)).all(dim=1)
     ij = ij[keep].numpy()
     canvas[size - 1 - ij[:, 1], ij[:, 0]] = 0
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(canvas).save(path, format="PNG")
-    return path
+    return save_png_atomic(canvas, path)
 
 
 def save_samples_png(samples: torch.Tensor, path: str | Path, pixel_range=(-1.0, 1.0)) -> Path:

@@ -3,12 +3,16 @@
 ``device: auto`` takes CUDA when present, else the CPU. ``precision: auto`` takes bf16 autocast on
 CUDA and on CPUs with native bf16 matrix units (AMX or AVX512-BF16), fp32 elsewhere: on CPUs
 without them bf16 is emulated and slower than fp32 (measured in ``benchmarks/train_step.py``).
+The environment variable ``GANFORGE_PRECISION`` (``fp32`` or ``bf16``) overrides what ``auto`` picks,
+so one machine can run as the other kind of CPU would (``make test`` does, for the tests marked
+``precision``); an explicit ``train.precision`` is never overridden.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,10 +44,32 @@ def cpu_has_native_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+PRECISION_ENV = "GANFORGE_PRECISION"
+PRECISIONS = ("fp32", "bf16")
+
+
+def precision_override() -> str | None:
+    """The precision ``GANFORGE_PRECISION`` forces on ``auto`` (None when unset or empty)."""
+    value = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if not value:
+        return None
+    if value not in PRECISIONS:
+        raise ConfigError(f"{PRECISION_ENV}={value!r} is not a precision; set it to fp32 or bf16, or unset it")
+    return value
+
+
+def other_cpu_precision() -> str:
+    """What ``auto`` picks on the other kind of CPU: ``fp32`` where this one has native bf16, else ``bf16``."""
+    return "fp32" if cpu_has_native_bf16() else "bf16"
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` → ``bf16`` on CUDA or CPUs with native bf16, else ``fp32``."""
+    """``auto`` → ``GANFORGE_PRECISION`` if set, else ``bf16`` on CUDA or CPUs with native bf16, else ``fp32``."""
     if precision != "auto":
         return precision
+    forced = precision_override()
+    if forced is not None:
+        return forced
     if device.type == "cuda" or cpu_has_native_bf16():
         return "bf16"
     return "fp32"

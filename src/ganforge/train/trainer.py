@@ -7,10 +7,12 @@ or SIGTERM (finish the step, checkpoint, exit 0 with the command that resumes).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -18,12 +20,13 @@ import torch
 
 from ganforge.config import Config, dump_yaml, to_dict
 from ganforge.data.input_files import regular_file
-from ganforge.errors import CheckpointError, ConfigError, TrainingError
+from ganforge.errors import CheckpointError, ConfigError, RunFolderError, TrainingError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
-from ganforge.train.logs import NullLogger, RunLogger
+from ganforge.train.logs import NullLogger, RunLogger, read_log, truncate_log
+from ganforge.train.run_lock import claim_run_folder
 from ganforge.train.session import Session, build_session, read_config, restore, save
 from ganforge.variants import StepContext
 
@@ -77,17 +80,6 @@ def check_resume_config(cfg: Config, path: Path, allow_change: bool) -> None:
                           "overrides, or pass --allow-config-change to continue with the new values")
 
 
-def _truncate_log(run_dir: Path, step: int) -> None:
-    """Drop log records written after ``step`` by an interrupted session."""
-    path = run_dir / "log.jsonl"
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)
-
-
 RUN_FILES = ("log.jsonl", "summary.json", "config.yaml")  # read and rewritten in place by a run
 
 
@@ -96,7 +88,7 @@ def check_run_files(run_dir: Path) -> None:
     for name in RUN_FILES:
         path = run_dir / name
         if os.path.lexists(path):
-            regular_file(path, what="run file", fix=f"remove it (`rm {path}`) and run again", error=CheckpointError)
+            regular_file(path, what="run file", fix=f"remove it (`rm {path}`) and run again", error=RunFolderError)
 
 
 def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bool,
@@ -117,10 +109,19 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
     workers.attach(session, extra, restored=latest is not None)
     if workers.is_main:
         if latest is not None:
-            _truncate_log(run_dir, session.step)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+            _start_writing(run_dir, lambda: truncate_log(run_dir / "log.jsonl", session.step))
+        _start_writing(run_dir, lambda: (run_dir / "config.yaml").write_text(dump_yaml(cfg)))
     return session
+
+
+def _start_writing(run_dir: Path, write) -> None:
+    """A write before the first step; an OSError (a full disk, a read-only folder) is one line."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write()
+    except OSError as exc:
+        raise RunFolderError(f"cannot write to the run folder {run_dir} ({exc.strerror or exc}); free space or "
+                             "fix its permissions, or choose another --out") from None
 
 
 @torch.no_grad()
@@ -135,6 +136,14 @@ def write_samples(session: Session, run_dir: Path, step: int) -> Path:
         net.train()
     path = run_dir / "samples" / f"{step:08d}.png"
     return save_samples_png(samples, path, pixel_range=session.data_shape.pixel_range)
+
+
+def _try_write_samples(session: Session, run_dir: Path, step: int, logger: RunLogger) -> None:
+    """:func:`write_samples`, where an OSError (a full disk) is one warning line, not the end of training."""
+    try:
+        write_samples(session, run_dir, step)
+    except OSError as exc:
+        logger.write_failed("sample grids", exc, then="(the next grid is tried again)")
 
 
 def _check_finite(values: dict[str, float], step: int, run_dir: Path) -> None:
@@ -165,7 +174,7 @@ def _after_step(session: Session, run_dir: Path, logger: RunLogger, values: dict
         session.reported_step = step
     logger.progress(step, values)
     if (step % t.sample_every == 0 or last) and workers.is_main:
-        write_samples(session, run_dir, step)
+        _try_write_samples(session, run_dir, step, logger)
     if step % t.checkpoint_every == 0 or last or stop:
         _save(session, run_dir, workers)
 
@@ -233,28 +242,35 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
     """
     run_dir, workers = Path(run_dir), start_workers(cfg)
     try:
-        session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
-        start, t0 = session.step, time.perf_counter()
-        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-        logger = (RunLogger(run_dir, total=cfg.train.steps, start=start, deadline=deadline)
-                  if workers.is_main else NullLogger())
-        try:
-            with StopSignal() as stopper:
-                times = run_loop(session, run_dir, logger, stopper, deadline, workers)
-            _, stopped_by = workers.agree({}, stopper.requested)
-            if stopped_by:
-                _report_last_step(session, run_dir, logger, workers)
-                if session.saved_step != session.step:
-                    _save(session, run_dir, workers)
-                nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
-                logger.message(f"stopped by {stopped_by} after step {session.step}; checkpoint saved; resume "
-                               f"with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}{nproc}")
-        finally:
-            logger.close()
-        wall = time.perf_counter() - t0
-        return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
+        with claim_run_folder(run_dir) if workers.is_main else contextlib.nullcontext():
+            return _train_claimed(cfg, run_dir, workers, resume, allow_config_change, max_seconds)
     finally:
         workers.close()
+
+
+def _train_claimed(cfg: Config, run_dir: Path, workers: Workers, resume: bool, allow_config_change: bool,
+                   max_seconds: float | None) -> dict:
+    """:func:`train` once this process holds the run folder (or is a worker that does not write)."""
+    session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
+    start, t0 = session.step, time.perf_counter()
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+    logger = (RunLogger(run_dir, total=cfg.train.steps, start=start, deadline=deadline)
+              if workers.is_main else NullLogger())
+    try:
+        with StopSignal() as stopper:
+            times = run_loop(session, run_dir, logger, stopper, deadline, workers)
+        _, stopped_by = workers.agree({}, stopper.requested)
+        if stopped_by:
+            _report_last_step(session, run_dir, logger, workers)
+            if session.saved_step != session.step:
+                _save(session, run_dir, workers)
+            nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
+            logger.message(f"stopped by {stopped_by} after step {session.step}; checkpoint saved; resume "
+                           f"with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}{nproc}")
+    finally:
+        logger.close()
+    wall = time.perf_counter() - t0
+    return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
 
 
 def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, workers: Workers) -> None:
@@ -264,21 +280,22 @@ def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, worker
     logger.scalars(session.step, session.last_values)
     session.reported_step = session.step
     if workers.is_main:
-        write_samples(session, run_dir, session.step)
+        _try_write_samples(session, run_dir, session.step, logger)
 
 
 def _write_summary(session: Session, run_dir: Path, times: list[float], wall: float, start: int,
                    stopped_by: str | None, write: bool = True) -> dict:
     steady = times[3:]
-    final = {}
-    log = run_dir / "log.jsonl"
-    if log.exists():
-        lines = log.read_text().splitlines()
-        final = {k: v for k, v in json.loads(lines[-1]).items() if k != "step"} if lines else {}
+    records = read_log(run_dir / "log.jsonl").records
+    final = {k: v for k, v in records[-1].items() if k != "step"} if records else {}
     summary = {"steps": session.step, "start_step": start, "wall_s": round(wall, 3),
                "steps_per_second": (len(steady) / sum(steady)) if steady else None,
                "precision": session.precision, "device": str(session.device), "final": final,
                "stopped_by": stopped_by}
     if write:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        try:
+            (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        except OSError as exc:  # after the last checkpoint: the run itself is safe
+            print(f"ganforge: warning: could not write {run_dir / 'summary.json'} ({exc.strerror}); the run's "
+                  "checkpoints are complete", file=sys.stderr, flush=True)
     return summary

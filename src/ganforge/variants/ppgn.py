@@ -5,7 +5,11 @@ One generator step, with x real images (B, 1, 28, 28), h = E_fc1(x) (B, 64) and 
 
     L_G = λ_img MSE(x^, x) + λ_h MSE(E_fc1(x^), h) + Σ_i λ_i (-E[D_i(E_i(x^))])
 
-(λ_img 2, λ_h 0.1, λ_i 1 in the thesis; ``img_weight``, ``feat_weight``, ``adv_weights``). E is frozen, so
+(λ_img 2, λ_h 0.1, λ_i 1 in the thesis; ``img_weight``, ``feat_weight``, ``adv_weights``). The thesis's λ_i = 1
+was calibrated for its data scale (MNIST standardised by mean 0.1307, std 0.3081) and its encoder; ganforge's
+pixels are in [-1, 1] and E is its own classifier, so ``adv_weights: auto`` (the default, and the presets')
+applies the thesis's rule instead: each λ_i is set at the first step so that the adversarial term's gradient
+norm on G equals the image term's (``variants.ppgn_balance``); explicit numbers still work. E is frozen, so
 the feature and adversarial terms reach G through E. E_i is E up to layer i (``critics`` names the
 layers: conv1, conv2, pool2, conv3, pool3, fc1, fc2, or ``image`` for the pixel critic D with E_i the
 identity). Each critic D_i is a WGAN-GP critic (Gulrajani et al. 2017, Eq. 3) on real E_i(x) against fake
@@ -22,9 +26,10 @@ steps, where every critic trains (the generator still uses only the picked one, 
 reference code also adds both terms there). The pick comes from a generator seeded with ``train.seed`` and
 the step index, so a resumed run, and every process of a distributed one, picks the same critics.
 
-Logged: ``loss_g``, ``loss_img``, ``loss_feat``, ``adv_<layer>`` (the unweighted -E[D_i]), and per trained
-critic ``loss_d_<layer>``, ``gp_<layer>``, ``w_<layer>``; ``critic_pick`` (index into ``critics``) with
-``random``. Unconditional samples (``generate``): G(h) with h = max(0, μ + σ z), z ~ N(0, I), μ and σ the
+Logged: ``loss_g``, ``loss_img``, ``loss_feat``, ``adv_<layer>`` (the unweighted -E[D_i]), ``lambda_<layer>``,
+the gradient norms on G of the weighted terms ``grad_img``, ``grad_feat``, ``grad_adv_<layer>``, and per
+trained critic ``loss_d_<layer>``, ``gp_<layer>``, ``w_<layer>``; ``critic_pick`` (index into ``critics``)
+with ``random``. Unconditional samples (``generate``): G(h) with h = max(0, μ + σ z), z ~ N(0, I), μ and σ the
 per-unit mean and standard deviation of every training code h the generator step saw (buffers of G;
 h is post-ReLU, hence the clamp). Conditional samples: :func:`sample_mala` (MALA-approx, Eq. 11).
 """
@@ -43,6 +48,7 @@ from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, gradient_penalty, wasserstein_estimate
 from ganforge.nets.ppgn import CODE_DIM
 from ganforge.samplers.mala import MALAResult, MALASettings, chain_classes, run_mala
+from ganforge.variants import ppgn_balance as balance
 from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, make_optimizer, set_requires_grad
 from ganforge.variants.ppgn_nets import CRITIC_LAYERS, build_ppgn_nets, critic_net_name
 from ganforge.variants.scoring import critic_scores
@@ -60,7 +66,7 @@ class PPGNConfig(ModelConfig):
     width: float = 1.0  # multiplies every hidden width of G, the critics and E (1: the exact nets)
     encoder: str = "default"  # classifier folder; "default": the dataset's cached one; "random": tests only
     critics: list[str] = field(default_factory=lambda: ["fc1"])  # layers of E ("image": the pixel critic D)
-    adv_weights: list[float] = field(default_factory=lambda: [1.0])  # λ_i, one per critic
+    adv_weights: Literal["auto"] | list[float] = "auto"  # λ_i, one per critic; auto: the thesis's balancing rule
     img_weight: float = 2.0  # λ_img
     feat_weight: float = 0.1  # λ_h
     critic_choice: Literal["all", "random"] = "all"
@@ -81,15 +87,19 @@ class PPGNConfig(ModelConfig):
             raise ConfigError(f"model.critics: unknown layer {unknown[0]!r}; choose from {', '.join(CRITIC_LAYERS)}")
         if len(set(self.critics)) != len(self.critics):
             raise ConfigError(f"model.critics names a layer twice: {self.critics}; list each layer once")
-        if len(self.adv_weights) != len(self.critics):
-            raise ConfigError(f"model.adv_weights needs one weight per critic ({len(self.critics)}), got "
+        if self.adv_weights == "auto" and not self.img_weight > 0:
+            raise ConfigError("model.adv_weights=auto balances each adversarial term against the image term, but "
+                              "model.img_weight is 0; give the weights, e.g. model.adv_weights=[1]")
+        if self.adv_weights != "auto" and len(self.adv_weights) != len(self.critics):
+            raise ConfigError(f"model.adv_weights needs one weight per critic ({len(self.critics)}) or auto, got "
                               f"{len(self.adv_weights)}")
         if self.critic_choice == "random" and len(self.critics) < 2:
             raise ConfigError("model.critic_choice 'random' picks one of several critics; attach at least two "
                               "(--set model.critics=image,fc1) or use --set model.critic_choice=all")
         if not self.width > 0 or self.n_critic < 1 or not self.encoder:
             raise ConfigError("model.width must be > 0, model.n_critic >= 1 and model.encoder non-empty")
-        if min([self.img_weight, self.feat_weight, self.gp_weight, *self.adv_weights]) < 0:
+        explicit = [] if self.adv_weights == "auto" else list(self.adv_weights)
+        if min([self.img_weight, self.feat_weight, self.gp_weight, *explicit]) < 0:
             raise ConfigError("model weights (img_weight, feat_weight, gp_weight, adv_weights) must be >= 0")
 
 
@@ -158,23 +168,30 @@ def critic_phase(ctx: StepContext, trained: list[str], count: int):
     return x, h, logs
 
 
-def generator_terms(nets: dict[str, nn.Module], m: PPGNConfig, x: torch.Tensor, h: torch.Tensor,
-                    used: list[str]) -> dict[str, torch.Tensor]:
-    """The generator loss ``loss_g`` and its parts for images x (B, 1, 28, 28) with codes h = E_fc1(x) (B, 64).
+def generator_forward(nets: dict[str, nn.Module], m: PPGNConfig, x: torch.Tensor, h: torch.Tensor,
+                      used: list[str]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(terms, features): ``loss_g`` and its parts, and E_i(x^) for the used critics (module docstring).
 
-    ``used``: the critic layers whose adversarial terms enter (zero-weight critics are left out).
+    Args:
+        x: real images (B, 1, 28, 28); h: their codes E_fc1(x) (B, 64).
+        used: the critic layers whose adversarial terms enter (zero-weight critics are left out).
     """
     G, E = nets["generator"], nets["encoder"]
-    weight = dict(zip(m.critics, m.adv_weights, strict=True))
-    used = [layer for layer in used if weight[layer] != 0]
+    weight = balance.term_weights(G, m)
+    used = [layer for layer in used if weight[f"adv_{layer}"] != 0]
     x_hat = G(h)  # (B, 1, 28, 28)
     acts = features(E, x_hat, used, code=True)  # E_i(x^) and E_fc1(x^)
     terms = {"loss_img": F.mse_loss(x_hat.float(), x.float()), "loss_feat": F.mse_loss(acts["fc1"].float(), h.float())}
-    loss = m.img_weight * terms["loss_img"] + m.feat_weight * terms["loss_feat"]
     for layer in used:
         terms[f"adv_{layer}"] = -nets[critic_net_name(layer)](acts[layer]).float().mean()
-        loss = loss + weight[layer] * terms[f"adv_{layer}"]
-    return {"loss_g": loss, **terms}
+    terms = {"loss_g": sum(weight[name] * term for name, term in terms.items()), **terms}
+    return terms, {layer: acts[layer] for layer in used}
+
+
+def generator_terms(nets: dict[str, nn.Module], m: PPGNConfig, x: torch.Tensor, h: torch.Tensor,
+                    used: list[str]) -> dict[str, torch.Tensor]:
+    """The generator loss ``loss_g`` and its parts (:func:`generator_forward` without the features)."""
+    return generator_forward(nets, m, x, h, used)[0]
 
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
@@ -195,14 +212,13 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             h = ctx.nets["encoder"].activations(x, ["fc1"])["fc1"]
     for layer in m.critics:
         set_requires_grad(ctx.nets[critic_net_name(layer)], False)
-    G, opt = ctx.nets["generator"], ctx.optimizers["generator"]
     with ctx.autocast():
-        terms = generator_terms(ctx.nets, m, x, h, used)
-    opt.zero_grad(set_to_none=True)
-    terms["loss_g"].backward()
-    opt.step()
-    G.observe_codes(h)
-    return {**logs, **critic_logs, **{k: v.detach() for k, v in terms.items()}}
+        terms, acts = generator_forward(ctx.nets, m, x, h, used)
+    critics = {layer: ctx.nets[critic_net_name(layer)] for layer in acts}
+    update_logs = balance.generator_update(ctx.nets["generator"], ctx.optimizers["generator"], m, terms,
+                                           critics, acts)
+    ctx.nets["generator"].observe_codes(h)
+    return {**logs, **critic_logs, **{k: v.detach() for k, v in terms.items()}, **update_logs}
 
 
 def generate(nets: dict[str, nn.Module], cfg: Config, n: int, generator: torch.Generator | None = None,

@@ -115,7 +115,8 @@ def build_ppgn_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
                           f"of shape {tuple(data.shape)}; use data.name=mnist or fashion-mnist")
     m = cfg.model
     encoder = load_encoder(cfg, data)
-    nets: dict[str, nn.Module] = {"encoder": encoder, "generator": PPGNGenerator(width=m.width)}
+    generator = PPGNGenerator(width=m.width, adv_terms=len(m.critics))
+    nets: dict[str, nn.Module] = {"encoder": encoder, "generator": generator}
     shapes = feature_shapes(encoder, list(m.critics))
     for layer in m.critics:
         nets[critic_net_name(layer)] = build_critic(layer, shapes[layer], m.width)
