@@ -1,8 +1,9 @@
 """The ``ganforge`` command line: subcommands only; each parses and calls the library.
 
 Every :class:`ganforge.errors.GanforgeError` becomes one line on stderr and exit status 2, and so do
-an ``OSError`` (a read-only or missing folder, a full disk) and running out of memory (``cli/failures.py``);
-``--debug`` shows the traceback instead. Ctrl-C prints one line and exits with status 130.
+an ``OSError`` (a read-only or missing folder, a full disk), running out of memory and, as a last resort,
+any other exception (``cli/failures.py``); ``--debug`` shows the traceback instead. Ctrl-C prints one line
+and exits with status 130.
 """
 
 from __future__ import annotations
@@ -58,17 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         from ganforge.cli.failures import os_error_line
 
         return _fail(os_error_line(exc), debug)
-    except (MemoryError, RuntimeError) as exc:
-        from ganforge.cli.failures import is_out_of_memory, memory_line
-
-        if not is_out_of_memory(exc):
-            raise
-        return _fail(memory_line(exc), debug)
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
         print("ganforge: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # out of memory, or what no check caught yet: still one line (--debug: traceback)
+        from ganforge.cli.failures import unexpected_line
+
+        return _fail(unexpected_line(exc), debug)
 
 
 def _fail(line: str, debug: bool) -> int:

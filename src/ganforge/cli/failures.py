@@ -1,4 +1,4 @@
-"""One line for each failure that reaches the command line: OS errors and running out of memory.
+"""One line for each failure that reaches the command line: OS errors, running out of memory, the rest.
 
 :func:`ganforge.cli.main` maps every :class:`~ganforge.errors.GanforgeError` to its own message; the
 operating system's refusals (a read-only or missing folder, a full disk, a path that is a folder) and
@@ -78,6 +78,16 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc)
     return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
+
+
+def unexpected_line(exc: BaseException) -> str:
+    """One line for an exception no check turned into a GanforgeError: out of memory, or an unchecked input
+    (or a bug), named with its type and first line, and the flag that shows where it came from."""
+    if is_out_of_memory(exc):
+        return memory_line(exc)
+    first = " ".join(str(exc).split())[:200]
+    return (f"unexpected {type(exc).__name__}{': ' + first if first else ''} (an input ganforge does not check "
+            "yet, or a bug); rerun with --debug for the traceback and report it")
 
 
 def memory_line(exc: BaseException) -> str:

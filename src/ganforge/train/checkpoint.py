@@ -271,6 +271,7 @@ def _read_state(path: Path) -> dict[str, Any]:
     if state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{file} has format version {state.get('format_version')!r} but this ganforge "
                               f"reads {FORMAT_VERSION}; load it with the ganforge version that wrote it")
+    match.check_state_fields(file, state)
     return state
 
 

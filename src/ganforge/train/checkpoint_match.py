@@ -17,10 +17,27 @@ import safetensors
 from ganforge.errors import CheckpointError
 from ganforge.train.optimizer_state import decode_optimizer_state, param_shapes
 
-__all__ = ["RESUME_EARLIER", "check_planned_shapes", "mismatch", "module_states", "optimizer_states", "saved_shapes"]
+__all__ = ["RESUME_EARLIER", "check_planned_shapes", "check_state_fields", "mismatch", "module_states",
+           "optimizer_states", "saved_shapes"]
 
 RESUME_EARLIER = ("delete this checkpoint folder to fall back to the previous one (`ls RUN/checkpoints` lists "
                   "them), or sample another with --step N")
+
+
+STATE_FIELDS = {"step": int, "meta": dict, "modules": list, "optimizers": dict, "rng": dict, "files": dict}
+
+
+def check_state_fields(file: Path, state: dict) -> None:
+    """Refuse a ``state.json`` whose fields have the wrong types (an edited or damaged file) in one line."""
+    for key, kind in STATE_FIELDS.items():
+        value = state.get(key)
+        bad = not isinstance(value, kind) or isinstance(value, bool) or (key == "step" and value < 0)
+        if not bad and key == "modules":
+            bad = not all(isinstance(name, str) for name in value)
+        if not bad and key == "files":
+            bad = not all(isinstance(entry, dict) for entry in value.values())
+        if bad:
+            raise CheckpointError(f"{file} has a damaged {key!r} field ({str(value)[:60]}); {RESUME_EARLIER}")
 
 
 def mismatch(path: Path, state: dict, problem: str) -> CheckpointError:
@@ -69,6 +86,9 @@ def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
         entry = state["optimizers"].get(name)
         if entry is None:
             raise mismatch(path, state, f"has no state for optimizer {name!r}")
+        if not isinstance(entry, dict) or not {"type", "param_shapes"} <= set(entry):
+            raise CheckpointError(f"checkpoint {path} has a damaged state.json entry for optimizer {name!r}; "
+                                  f"{RESUME_EARLIER}")
         if entry["type"] != type(optimizer).__name__:
             raise mismatch(path, state, f"saved optimizer {name!r} as {entry['type']}, not "
                                         f"{type(optimizer).__name__}")

@@ -222,7 +222,11 @@ def _checkpoint_path(run_dir: Path, step: int | None) -> Path:
     if step is None:
         path = ckpt.latest_checkpoint(run_dir)
         if path is None:
-            raise CheckpointError(f"run folder {str(run_dir)!r} holds no complete checkpoint; train it first "
+            folder = run_dir / "checkpoints"
+            held = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+            why = (f" (the {len(held)} in {folder} are incomplete or damaged: an interrupted save or an edited "
+                   "state.json)" if held else "")
+            raise CheckpointError(f"run folder {str(run_dir)!r} holds no complete checkpoint{why}; train it first "
                                   f"(ganforge train --out {run_dir} ...)")
         return path
     for path in ckpt.list_checkpoints(run_dir):
