@@ -226,3 +226,15 @@ def test_an_exception_no_check_caught_is_still_one_line(toy_run, monkeypatch, ca
                    "check yet, or a bug); rerun with --debug for the traceback and report it"]
     assert cli_main(["--debug", "sample", "--run", str(toy_run), "--n", "4"]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_the_demo_reads_its_state_files_only_when_regular(tmp_path):
+    from ganforge.cli.demo_cmd import _read_json
+    from ganforge.errors import RunFolderError
+
+    os.mkfifo(tmp_path / "demo_state.json")
+    (tmp_path / "summary.json").write_text("[1, 2")
+    for name, needle in (("demo_state.json", "FIFO"), ("summary.json", "is damaged")):
+        with pytest.raises(RunFolderError) as excinfo:
+            _read_json(tmp_path / name)
+        assert needle in str(excinfo.value) and f"rm {tmp_path / name}" in str(excinfo.value)
