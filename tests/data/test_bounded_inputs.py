@@ -109,6 +109,7 @@ def test_honest_arrays_round_trip_whole_and_by_rows(tmp_path: Path, compressed: 
             got = load_npz_member(archive, key, "a.npz", fix="FIX")
             assert got.shape == np.shape(value) and np.array_equal(got, value)
         assert np.array_equal(load_npz_member(archive, "c", "a.npz", rows=2, fix="FIX"), x[:2])
+        assert np.array_equal(load_npz_member(archive, "f", "a.npz", rows=2, fix="FIX"), x[:2])
     for key, value in arrays.items():
         np.save(tmp_path / f"{key}.npy", value)
         assert np.array_equal(load_npy(tmp_path / f"{key}.npy", fix="FIX"), value)

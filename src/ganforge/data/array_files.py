@@ -9,7 +9,8 @@ wanted. Here, before anything is allocated:
 - an ``.npz`` member's header must describe exactly the uncompressed size its zip entry declares, and a
   member read whole may not inflate more than :data:`MAX_RATIO` times (past :data:`RATIO_FREE_BYTES`);
 - ``rows=n`` reads only the first n rows: one seek and read for an ``.npy``, n rows of the inflated
-  stream for an ``.npz`` member (C order; a Fortran-order ``.npy`` is memory-mapped and sliced).
+  stream for an ``.npz`` member (C order; a Fortran-order ``.npy`` is memory-mapped and sliced, a
+  Fortran-order ``.npz`` member is read whole under the ratio check, then sliced).
 """
 
 from __future__ import annotations
@@ -153,10 +154,10 @@ def load_npz_member(archive: zipfile.ZipFile, key: str, source: str, *, rows: in
         header = read_header(stream, where, fix=fix, error=error)
         _check_declared(header, info.file_size - header.offset, where, fix, error)
         count = _row_count(header, rows)
-        if header.fortran and count is not None:
-            raise error(f"{where} is stored in Fortran order, which ganforge reads only whole; {fix}")
-        if count is None:
+        if count is None or header.fortran:  # Fortran order: rows are strided, so the member is read whole
             _check_ratio(info, where, fix, error)
+            whole = _read_rows(stream, header, None, where, fix, error)
+            return whole if count is None else np.array(whole[:count])
         return _read_rows(stream, header, count, where, fix, error)
 
 
