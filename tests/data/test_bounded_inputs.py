@@ -146,3 +146,10 @@ def test_fifos_devices_and_folders_are_not_regular_files(tmp_path: Path) -> None
     with pytest.raises(DataError) as excinfo:  # opening it would block until a writer came
         load_npy(fifo, fix="FIX")
     raises_one_line(excinfo, "FIFO")
+
+
+def test_npz_rows_of_absurd_size_are_refused_even_when_few_are_asked(tmp_path: Path) -> None:
+    wide = write_npz_bomb(tmp_path / "wide.npz", (10, 1, 18_000, 18_000))  # 3 MB; 324 MB per sample
+    with open_npz(wide, fix="FIX") as archive, pytest.raises(DataError) as excinfo:
+        load_npz_member(archive, "samples", str(wide), rows=1, fix="FIX")
+    raises_one_line(excinfo, "wide.npz:samples", "324,000,000", "more than 100:1")

@@ -155,16 +155,18 @@ def load_npz_member(archive: zipfile.ZipFile, key: str, source: str, *, rows: in
         _check_declared(header, info.file_size - header.offset, where, fix, error)
         count = _row_count(header, rows)
         if count is None or header.fortran:  # Fortran order: rows are strided, so the member is read whole
-            _check_ratio(info, where, fix, error)
+            _check_ratio(info, info.file_size, where, fix, error)
             whole = _read_rows(stream, header, None, where, fix, error)
             return whole if count is None else np.array(whole[:count])
+        _check_ratio(info, count * header.row_bytes(), where, fix, error)  # rows of absurd size are a bomb too
         return _read_rows(stream, header, count, where, fix, error)
 
 
-def _check_ratio(info: zipfile.ZipInfo, where: str, fix: str, error: type[GanforgeError]) -> None:
-    """Refuse a large member that inflates more than MAX_RATIO times (a zip bomb)."""
-    if info.file_size > RATIO_FREE_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        raise error(f"{where} inflates {info.compress_size:,} bytes into {info.file_size:,} (more than "
+def _check_ratio(info: zipfile.ZipInfo, wanted: int, where: str, fix: str, error: type[GanforgeError]) -> None:
+    """Refuse to inflate ``wanted`` bytes of a member past RATIO_FREE_BYTES and MAX_RATIO times its compressed
+    size (a zip bomb)."""
+    if wanted > RATIO_FREE_BYTES and wanted > MAX_RATIO * max(info.compress_size, 1):
+        raise error(f"{where} would inflate {info.compress_size:,} bytes into {wanted:,} (more than "
                     f"{MAX_RATIO}:1; a zip bomb?); {fix}")
 
 
