@@ -114,6 +114,11 @@ def test_decompression_bomb_pngs_are_one_line(tmp_path):
     write_png_header(folder / "0.png", 100_000, 100_000)
     one_line_error(capped("evaluate", "--fake", str(folder), "--dataset", "mnist", "--n", "10"), "0.png",
                    "--fake folder")
+    (folder / "0.png").unlink()
+    for i in range(10):  # ten 8000x8000 samples, each under Pillow's limit: 10 GB as floats
+        write_png_header(folder / f"{i}.png", 8_000, 8_000)
+    one_line_error(capped("evaluate", "--fake", str(folder), "--dataset", "mnist", "--n", "10"), "0.png",
+                   "8000x8000 pixels", "4,194,304")
     images = tmp_path / "images" / "cat"
     images.mkdir(parents=True)
     write_png_header(images / "big.png", 10_000, 9_000)

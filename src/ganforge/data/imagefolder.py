@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ganforge.data.input_files import check_image_pixels, regular_file
+from ganforge.data.input_files import MAX_IMAGE_PIXELS, check_image_pixels, regular_file
 from ganforge.data.messages import one_line
 from ganforge.data.spec import DATASETS, DatasetSpec, RawSplit, ReadOptions
 from ganforge.errors import DataError, GanforgeError
@@ -72,16 +72,16 @@ def _open_error(file: Path, exc: BaseException, error: type[GanforgeError] = Dat
 
 
 @contextmanager
-def open_checked(file: Path, *, fix: str = REPLACE_FIX,
-                 error: type[GanforgeError] = DataError) -> Iterator[Image.Image]:
-    """Open an image that is a regular file and declares at most MAX_IMAGE_PIXELS pixels (nothing decoded yet)."""
+def open_checked(file: Path, *, fix: str = REPLACE_FIX, error: type[GanforgeError] = DataError,
+                 max_pixels: int = MAX_IMAGE_PIXELS) -> Iterator[Image.Image]:
+    """Open an image that is a regular file and declares at most ``max_pixels`` pixels (nothing decoded yet)."""
     regular_file(file, what="image", fix=fix, error=error)
     try:
         with warnings.catch_warnings():  # Pillow warns between its limit and twice it; the check below refuses
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(file)
         with image:
-            check_image_pixels(file, image.size, fix=fix, error=error)
+            check_image_pixels(file, image.size, fix=fix, error=error, max_pixels=max_pixels)
             yield image
     except _PIL_ERRORS as exc:
         raise _open_error(file, exc, error, fix) from None
@@ -112,9 +112,10 @@ def decode(file: Path, *, mode: str, size: tuple[int, int] | None) -> np.ndarray
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # (C, H, W)
 
 
-def read_image(file: Path, *, fix: str = REPLACE_FIX, error: type[GanforgeError] = DataError) -> np.ndarray:
+def read_image(file: Path, *, fix: str = REPLACE_FIX, error: type[GanforgeError] = DataError,
+               max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Decode one image in its own colour kind: grayscale modes to 1 channel, others to RGB; uint8 (C, H, W)."""
-    with open_checked(file, fix=fix, error=error) as image:
+    with open_checked(file, fix=fix, error=error, max_pixels=max_pixels) as image:
         pixels = np.asarray(image.convert("L" if image.mode in GRAY_MODES else "RGB"), dtype=np.uint8)
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
 

@@ -53,17 +53,18 @@ def regular_file(path: str | Path, *, what: str, fix: str, error: type[GanforgeE
     return path
 
 
-def check_image_pixels(file: Path, size: tuple[int, int], *, fix: str,
-                       error: type[GanforgeError] = DataError) -> None:
-    """Refuse an image whose header declares more than :data:`MAX_IMAGE_PIXELS` pixels.
+def check_image_pixels(file: Path, size: tuple[int, int], *, fix: str, error: type[GanforgeError] = DataError,
+                       max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+    """Refuse an image whose header declares more than ``max_pixels`` pixels.
 
     Args:
         file: the image, named in the message.
         size: (width, height) from its header.
         fix: the fix to print.
         error: the :class:`GanforgeError` kind to raise.
+        max_pixels: the cap (default :data:`MAX_IMAGE_PIXELS`; generated samples take a smaller one).
     """
     width, height = size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise error(f"image {file} declares {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} ganforge "
-                    f"decodes (a decompression bomb?); {fix}")
+    if width * height > max_pixels:
+        raise error(f"image {file} declares {width}x{height} pixels, more than the {max_pixels:,} ganforge "
+                    f"decodes here (a decompression bomb?); {fix}")

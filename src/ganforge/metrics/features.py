@@ -174,6 +174,7 @@ def load_real(dataset: str, split: str, n: int, seed: int, *, data_path: str | N
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SAMPLE_CMD = "ganforge sample --run RUN --npz FILE"
+MAX_SAMPLE_PIXELS = 2**22  # a generated sample of 2048x2048 at most: ten of a folder's decode to < 1 GB of floats
 SAMPLES_FIX = f"write samples with `{SAMPLE_CMD}`"
 
 
@@ -270,8 +271,8 @@ def _load_folder(folder: Path, limit: int | None) -> torch.Tensor:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ConfigError(f"folder {folder} holds no .png/.jpg images; point at the folder of samples")
-    images = [read_image(file, fix="delete it or move it out of the --fake folder", error=ConfigError)
-              for file in files[:limit]]
+    images = [read_image(file, fix="delete it or move it out of the --fake folder", error=ConfigError,
+                         max_pixels=MAX_SAMPLE_PIXELS) for file in files[:limit]]
     if len({a.shape for a in images}) != 1:
         raise ConfigError(f"images in {folder} differ in size or colour mode; make them all one shape")
     x = np.stack(images)  # (N, C, H, W)
