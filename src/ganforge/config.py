@@ -14,6 +14,7 @@ The ``model`` section's type depends on ``model.name``: each variant registers i
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -52,13 +53,32 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    """One optimizer: Adam (betas), RMSprop or SGD (momentum)."""
+    """One optimizer: Adam (betas), RMSprop or SGD (momentum).
+
+    ``validate`` (run by :func:`from_dict` on every path: presets, files, ``--set``, saved configs) refuses
+    what torch's optimizers would reject later with a traceback: a negative or non-finite lr (0 freezes the
+    net), betas outside [0, 1) or not two of them, negative momentum or weight decay.
+    """
 
     name: Literal["adam", "rmsprop", "sgd"] = "adam"
     lr: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
     momentum: float = 0.0
     weight_decay: float = 0.0
+
+    def validate(self, where: str = "model.optim_g") -> None:
+        """Raise ConfigError naming the first value torch would reject, as key ``where.<field>``."""
+        if not (math.isfinite(self.lr) and self.lr >= 0):
+            raise ConfigError(f"config key '{where}.lr': must be a finite number >= 0, got {self.lr}; set e.g. "
+                              f"--set {where}.lr=0.0001")
+        if len(self.betas) != 2 or not all(math.isfinite(b) and 0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"config key '{where}.betas': must be two numbers in [0, 1), got {self.betas}; set "
+                              f"e.g. --set {where}.betas=[0.5,0.9]")
+        for key in ("momentum", "weight_decay"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"config key '{where}.{key}': must be a finite number >= 0, got {value}; set "
+                                  f"e.g. --set {where}.{key}=0")
 
 
 @dataclass
@@ -194,9 +214,10 @@ def from_dict(cls: type, data: dict, prefix: str = "") -> Any:
         else:
             kwargs[name] = _convert(value, tp, prefix + name)
     obj = cls(**kwargs)
-    validate = getattr(obj, "validate", None)
-    if callable(validate):
-        validate()
+    if isinstance(obj, OptimConfig):
+        obj.validate(prefix.rstrip(".") or "optimizer")
+    elif callable(getattr(obj, "validate", None)):
+        obj.validate()
     return obj
 
 
@@ -218,7 +239,11 @@ def parse_set(assignments: list[str]) -> dict:
         parts = key.strip().split(".")
         if not all(parts):
             raise ConfigError(f"--set {item!r}: empty key part; use dotted keys like train.batch_size=32")
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML; quote it (--set '{key}=\"TEXT\"') or "
+                              "write a number, true/false or [a, b]") from None
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -243,7 +268,8 @@ def read_yaml(path: str | Path) -> dict:
     """Read an override file with ``yaml.safe_load``; an empty file is ``{}``."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} not found; pass an existing YAML file")
+        kind = "is not a regular file (a folder, FIFO or device)" if path.exists() else "not found"
+        raise ConfigError(f"config file {str(path)!r} {kind}; pass an existing YAML file")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

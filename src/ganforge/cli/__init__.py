@@ -1,7 +1,9 @@
 """The ``ganforge`` command line: subcommands only; each parses and calls the library.
 
-Every :class:`ganforge.errors.GanforgeError` becomes one line on stderr and exit status 2;
-``--debug`` shows the traceback instead.
+Every :class:`ganforge.errors.GanforgeError` becomes one line on stderr and exit status 2, and so do
+an ``OSError`` (a read-only or missing folder, a full disk), running out of memory and, as a last resort,
+any other exception (``cli/failures.py``); ``--debug`` shows the traceback instead. Ctrl-C prints one line
+and exits with status 130.
 """
 
 from __future__ import annotations
@@ -52,10 +54,25 @@ def main(argv: list[str] | None = None) -> int:
         args.raw_argv = list(argv)  # `train --nproc K` relaunches itself with these under torchrun
         return int(args.func(args) or 0)
     except GanforgeError as exc:
+        return _fail(str(exc), debug)
+    except OSError as exc:
+        from ganforge.cli.failures import os_error_line
+
+        return _fail(os_error_line(exc), debug)
+    except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
-        print(f"ganforge: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # out of memory, or what no check caught yet: still one line (--debug: traceback)
+        from ganforge.cli.failures import unexpected_line
+
+        return _fail(unexpected_line(exc), debug)
+
+
+def _fail(line: str, debug: bool) -> int:
+    """Print ``ganforge: error: LINE`` (after the traceback with --debug); the exit status is 2."""
+    if debug:
+        traceback.print_exc()
+    print(f"ganforge: error: {' '.join(line.split())}", file=sys.stderr)
+    return 2

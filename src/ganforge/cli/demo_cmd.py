@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from ganforge.data.input_files import regular_file
+from ganforge.errors import RunFolderError
 
 DEMO_PRESET = "wgan-gp-mnist-small"
 PHASES = ("fetch MNIST", "domain classifier", "train WGAN-GP", "evaluate", "report")
@@ -79,15 +83,30 @@ def _train(run: Path, minutes: float) -> dict:
     from ganforge.train.trainer import train
 
     state_file = run / "demo_state.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {"trained_seconds": 0.0}
+    state = _read_json(state_file) if os.path.lexists(state_file) else {"trained_seconds": 0.0}
+    if not isinstance(state.get("trained_seconds"), (int, float)):
+        raise RunFolderError(f"{state_file} is damaged; remove it (`rm {state_file}`) and run the demo again")
     left = minutes * 60 - state["trained_seconds"]
     if left <= 0:
-        return json.loads((run / "summary.json").read_text())
+        return _read_json(run / "summary.json")
     cfg = resolve(preset=DEMO_PRESET, sets=["train.steps=1000000", "train.sample_every=200", "train.keep_every=250"])
     summary = train(cfg, run, resume=latest_checkpoint(run) is not None, max_seconds=left)
     state["trained_seconds"] += summary["wall_s"]
     state_file.write_text(json.dumps(state))
     return summary
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object the demo wrote into its run folder; a FIFO, device or damaged file is one line."""
+    fix = f"remove it (`rm {path}`) and run the demo again"
+    regular_file(path, what="demo file", fix=fix, error=RunFolderError)
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path} is damaged; {fix}")
+    return data
 
 
 def _evaluate(run: Path, classifier: str, n: int) -> dict:

@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--step", type=int, help="with --run: checkpoint step (default: latest)")
     ev.add_argument("--all-checkpoints", action="store_true",
                     help="with --run: evaluate every kept checkpoint; writes RUN/ddm_over_training.csv and .png")
-    ev.add_argument("--pixel-range", help="with --fake float arrays without a stored range: LOW,HIGH (0,1 or -1,1)")
+    ev.add_argument("--pixel-range", help="with --fake float arrays without a stored range: LOW,HIGH "
+                    "(--pixel-range=0,1 or --pixel-range=-1,1: with '=', as -1,1 would read as an option)")
     ev.add_argument("--real", help="DATASET[:split] (default: the run's dataset, test split) or a PATH of samples")
     ev.add_argument("--dataset", help="with --real PATH: the dataset for the training baseline and classifier")
     ev.add_argument("--val-size", type=int, help="with --real DATASET:val: training items held out as val "
@@ -76,9 +77,11 @@ def _parse_range(text: str | None) -> tuple[float, float] | None:
     try:
         low, high = (float(v) for v in text.split(","))
     except ValueError:
-        raise ConfigError(f"--pixel-range {text!r} is not LOW,HIGH; use 0,1 or -1,1") from None
+        raise ConfigError(f"--pixel-range {text!r} is not LOW,HIGH; use --pixel-range=0,1 or "
+                          "--pixel-range=-1,1") from None
     if not low < high:
-        raise ConfigError(f"--pixel-range {text!r} needs LOW < HIGH; use 0,1 or -1,1")
+        raise ConfigError(f"--pixel-range {text!r} needs LOW < HIGH; use --pixel-range=0,1 or "
+                          "--pixel-range=-1,1")
     return low, high
 
 
@@ -93,7 +96,7 @@ def _fake_samples(args: argparse.Namespace):
         return samples, pixel_range, data_cfg
     if args.ema or args.step is not None or args.all_checkpoints:
         raise ConfigError("--ema, --step and --all-checkpoints apply to --run only; drop them with --fake")
-    samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range))
+    samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range), limit=args.n)
     return samples, pixel_range, None
 
 
@@ -110,7 +113,7 @@ def _request(args: argparse.Namespace, run_data):
         if name in DATASETS and not Path(args.real).exists():
             dataset, split = name, part or "test"
         else:
-            real, real_range = load_samples(args.real, pixel_range=_parse_range(args.pixel_range))
+            real, real_range = load_samples(args.real, pixel_range=_parse_range(args.pixel_range), limit=args.n)
     if dataset is None and args.classifier:
         from ganforge.train.classifier import load_classifier
 

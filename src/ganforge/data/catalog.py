@@ -41,7 +41,8 @@ def _check_split(split: str, val_size: int) -> None:
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if split == "val" and val_size == 0:
-        raise DataError("split 'val' is empty with val_size=0; pass val_size=N to hold out N training items")
+        raise DataError("split 'val' is empty with val_size=0; pass val_size=N to hold out N training items "
+                        "(CLI: --set data.val_size=N, or evaluate --val-size N)")
 
 
 def _to_labeled(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganforge.data.input_files import regular_file
 from ganforge.data.safe_pickle import restricted_loads
 from ganforge.data.spec import DATASETS, LocalFilesSpec, RawSplit, ReadOptions
 from ganforge.errors import DataError
@@ -23,6 +24,8 @@ BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("tes
 META_FILE = "batches.meta"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 FILES_HINT = "the CIFAR-10 python-version files data_batch_1..5 and test_batch (cifar-10-python.tar.gz)"
+BATCH_ROWS = 10000  # images in one official batch: (10000, 3072) uint8 + 10000 labels
+MAX_BATCH_BYTES = 40 * 2**20  # an official batch file is 31,035,704 bytes (data_batch_*) or 31,035,526 (test)
 
 
 def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -31,10 +34,12 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         images uint8 (n, 3, 32, 32) and labels int64 (n,).
     """
-    if not file.is_file():
-        raise DataError(f"{file} does not exist; the directory must hold {FILES_HINT}")
-    batch = restricted_loads(file.read_bytes(), source=str(file), encoding="bytes")
     fix = "replace it with the official python-version file"
+    regular_file(file, what="CIFAR-10 batch", fix=f"the directory must hold {FILES_HINT}")
+    size = file.stat().st_size
+    if size > MAX_BATCH_BYTES:
+        raise DataError(f"{file} is {size:,} bytes, larger than an official CIFAR-10 batch (31 MB); {fix}")
+    batch = restricted_loads(file.read_bytes(), source=str(file), encoding="bytes")
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise DataError(f"{file} is not a pickled CIFAR-10 batch (a dict with b'data' and b'labels'); {fix}")
     data, labels = batch[b"data"], batch[b"labels"]
@@ -42,6 +47,9 @@ def read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     if not (is_array and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
         shown = f"{data.shape} {data.dtype}" if is_array else type(data).__name__
         raise DataError(f"{file}: b'data' is {shown}, expected an (n, 3072) uint8 array; {fix}")
+    if len(data) > BATCH_ROWS:
+        raise DataError(f"{file}: b'data' holds {len(data)} images, more than the {BATCH_ROWS} of an official "
+                        f"batch; {fix}")
     labels = np.asarray(labels) if isinstance(labels, (list, np.ndarray)) else np.zeros(0, dtype=np.float32)
     if labels.dtype.kind not in "iu" or labels.shape != (len(data),) or len(data) == 0:
         raise DataError(f"{file}: b'labels' is not a list of {len(data)} ints; {fix}")

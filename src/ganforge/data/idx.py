@@ -9,12 +9,15 @@ hold exactly ``header + prod(dims)`` bytes: a truncated or padded file is an err
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ganforge.data.array_files import MAX_RATIO, RATIO_FREE_BYTES
+from ganforge.data.input_files import regular_file
 from ganforge.data.messages import one_line
 from ganforge.errors import DataError
 
@@ -25,19 +28,38 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when the name ends in ``.gz``."""
+    """The file's bytes, gunzipped when the name ends in ``.gz`` (no more than the IDX header declares)."""
+    regular_file(path, what="IDX file", fix="point path at a directory holding the four official IDX files")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {path} ({one_line(exc)}); check the path and its permissions") from None
-    if path.suffix != ".gz":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
+        if path.suffix != ".gz":
+            return path.read_bytes()
+        with gzip.open(path) as stream:
+            return _read_declared(stream, path)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(
             f"{path} is not a valid gzip file ({one_line(exc)}); replace it with the official file"
         ) from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path} ({one_line(exc)}); check the path and its permissions") from None
+
+
+def _read_declared(stream: gzip.GzipFile, path: Path) -> bytes:
+    """Inflate the IDX header, then at most the bytes it declares plus one (so that padding still shows): a
+    gzip bomb is refused when it inflates more than MAX_RATIO times, before the data is inflated."""
+    head = stream.read(4)
+    ndim = head[3] if len(head) == 4 else 0
+    if ndim == 0 or ndim > 4:  # not an IDX header: parse_idx names the problem
+        return head + stream.read(64)
+    dims = stream.read(4 * ndim)
+    head += dims
+    if len(dims) < 4 * ndim:  # truncated: parse_idx says so
+        return head
+    declared = len(head) + math.prod(struct.unpack(f">{ndim}I", dims))
+    packed = path.stat().st_size
+    if declared > RATIO_FREE_BYTES and declared > MAX_RATIO * packed:
+        raise DataError(f"{path} declares {declared:,} bytes from {packed:,} compressed (more than {MAX_RATIO}:1; "
+                        "a gzip bomb?); replace it with the official file")
+    return head + stream.read(declared - len(head) + 1)
 
 
 def parse_idx(data: bytes, *, magic: int, dims: tuple[int | None, ...], source: str) -> np.ndarray:

@@ -5,11 +5,15 @@ Layouts: ``DIR/<class>/*.png`` is the "train" split only (hold out a part with `
 sub-folder names of the training folder; labels index them. Only ``.png``, ``.jpg`` and ``.jpeg``
 files are read (other files are ignored). ``grayscale`` picks 1 or 3 channels (default: 1 if every
 image is grayscale, else 3); ``image_size`` resizes with bicubic filtering, otherwise all images must
-share one size. An unreadable image raises :class:`DataError` naming the file.
+share one size. An unreadable image raises :class:`DataError` naming the file, and so does one whose header
+declares more than ``input_files.MAX_IMAGE_PIXELS`` pixels, before anything is decoded.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +21,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ganforge.data.input_files import MAX_IMAGE_PIXELS, check_image_pixels, regular_file
 from ganforge.data.messages import one_line
 from ganforge.data.spec import DATASETS, DatasetSpec, RawSplit, ReadOptions
-from ganforge.errors import DataError
+from ganforge.errors import DataError, GanforgeError
 
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg"})
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
@@ -35,8 +40,8 @@ def split_root(root: Path, split: str) -> Path:
         return root / split
     if split == "test":
         raise DataError(
-            f"{root} holds one set of class folders, so it has no test split; use split='train' "
-            f"(val_size holds out a part) or arrange {root}/train/<class>/ and {root}/test/<class>/"
+            f"{root} holds one set of class folders, so it has no test split; use the train split (--set "
+            f"data.val_size=N holds out N images as val) or arrange {root}/train/<class>/ and {root}/test/<class>/"
         )
     return root
 
@@ -57,17 +62,35 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
-def _open_error(file: Path, exc: BaseException) -> DataError:
-    return DataError(f"cannot read image {file} ({one_line(exc)}); replace or delete it")
+REPLACE_FIX = "replace or delete it"
+_PIL_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def _open_error(file: Path, exc: BaseException, error: type[GanforgeError] = DataError,
+                fix: str = REPLACE_FIX) -> GanforgeError:
+    return error(f"cannot read image {file} ({one_line(exc)}); {fix}")
+
+
+@contextmanager
+def open_checked(file: Path, *, fix: str = REPLACE_FIX, error: type[GanforgeError] = DataError,
+                 max_pixels: int = MAX_IMAGE_PIXELS) -> Iterator[Image.Image]:
+    """Open an image that is a regular file and declares at most ``max_pixels`` pixels (nothing decoded yet)."""
+    regular_file(file, what="image", fix=fix, error=error)
+    try:
+        with warnings.catch_warnings():  # Pillow warns between its limit and twice it; the check below refuses
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
+        with image:
+            check_image_pixels(file, image.size, fix=fix, error=error, max_pixels=max_pixels)
+            yield image
+    except _PIL_ERRORS as exc:
+        raise _open_error(file, exc, error, fix) from None
 
 
 def _header(file: Path) -> tuple[str, tuple[int, int]]:
     """The image's mode and (width, height), from its header only."""
-    try:
-        with Image.open(file) as image:
-            return image.mode, image.size
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _open_error(file, exc) from None
+    with open_checked(file) as image:
+        return image.mode, image.size
 
 
 def decode(file: Path, *, mode: str, size: tuple[int, int] | None) -> np.ndarray:
@@ -81,15 +104,20 @@ def decode(file: Path, *, mode: str, size: tuple[int, int] | None) -> np.ndarray
     Returns:
         uint8 array (C, H, W).
     """
-    try:
-        with Image.open(file) as image:
-            image = image.convert(mode)
-            if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.Resampling.BICUBIC)
-            pixels = np.asarray(image, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _open_error(file, exc) from None
+    with open_checked(file) as image:
+        image = image.convert(mode)
+        if size is not None and image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.Resampling.BICUBIC)
+        pixels = np.asarray(image, dtype=np.uint8)
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # (C, H, W)
+
+
+def read_image(file: Path, *, fix: str = REPLACE_FIX, error: type[GanforgeError] = DataError,
+               max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decode one image in its own colour kind: grayscale modes to 1 channel, others to RGB; uint8 (C, H, W)."""
+    with open_checked(file, fix=fix, error=error, max_pixels=max_pixels) as image:
+        pixels = np.asarray(image.convert("L" if image.mode in GRAY_MODES else "RGB"), dtype=np.uint8)
+    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
 
 
 def _stack(files: list[Path], mode: str, size: tuple[int, int] | None) -> np.ndarray:
@@ -99,7 +127,7 @@ def _stack(files: list[Path], mode: str, size: tuple[int, int] | None) -> np.nda
         if array.shape != arrays[0].shape:
             raise DataError(
                 f"{file} is {array.shape[2]}x{array.shape[1]} but {files[0]} is "
-                f"{arrays[0].shape[2]}x{arrays[0].shape[1]}; pass image_size to resize all images"
+                f"{arrays[0].shape[2]}x{arrays[0].shape[1]}; pass --set data.image_size=N to resize all images"
             )
     return np.stack(arrays)
 
@@ -109,7 +137,7 @@ def _normalize_size(image_size: int | tuple[int, int] | None) -> tuple[int, int]
         return None
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
-        raise DataError(f"image_size {image_size!r} is invalid; use a positive int or (height, width)")
+        raise DataError(f"image_size {image_size!r} is invalid; use a positive int (--set data.image_size=N)")
     return size  # type: ignore[return-value]
 
 

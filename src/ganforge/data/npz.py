@@ -9,18 +9,19 @@ rounded to the nearest of the 256 levels of its range (an error of at most half 
 range); values outside the stated range are refused, not clipped. ``ganforge evaluate --fake FILE`` reads
 the same file through ``metrics.features.load_samples``, which keeps the floats unrounded.
 
-The file is one split, "train" (``val_size`` holds out a part as "val"); it has no "test" split.
+The file is one split, "train" (``val_size`` holds out a part as "val"); it has no "test" split. Every
+array's header is checked against the bytes behind it before it is read, and a member that inflates more
+than ``array_files.MAX_RATIO`` times is refused (:mod:`ganforge.data.array_files`).
 """
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ganforge.data.messages import one_line
+from ganforge.data.array_files import load_npz_member, npz_keys, open_npz
 from ganforge.data.spec import DATASETS, DatasetSpec, RawSplit, ReadOptions
 from ganforge.data.transforms import PIXEL_RANGES
 from ganforge.errors import DataError
@@ -30,13 +31,9 @@ MAKE = "ganforge augment --run RUN --n-real N --out FILE.npz"
 
 def read_npz(file: Path) -> RawSplit:
     """Read and check one labelled ``.npz`` (module docstring) into stored form (uint8 pixels)."""
-    try:
-        with np.load(file, allow_pickle=False) as npz:
-            arrays = {k: np.asarray(npz[k]) for k in npz.files}
-    except FileNotFoundError:
-        raise DataError(f"{file} does not exist; write it with `{MAKE}`") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"cannot read {file} as a numpy .npz ({one_line(exc)}); write it with `{MAKE}`") from None
+    fix = f"write it with `{MAKE}`"
+    with open_npz(file, fix=fix) as archive:  # each header checked against its bytes, zip bombs refused
+        arrays = {k: load_npz_member(archive, k, str(file), fix=fix) for k in npz_keys(archive)}
     missing = [k for k in ("images", "labels") if k not in arrays]
     if missing:
         raise DataError(f"{file} holds {sorted(arrays)}, not 'images' and 'labels'; write it with `{MAKE}`")
@@ -100,8 +97,8 @@ class NpzSpec(DatasetSpec):
         if not self.present(path):
             raise self.missing_error(path)
         if split == "test":
-            raise DataError(f"{path} is one labelled set, so it has no test split; use split 'train' (val_size "
-                            "holds out a part) and evaluate on the source dataset's test split")
+            raise DataError(f"{path} is one labelled set, so it has no test split; use split 'train' (--set "
+                            "data.val_size=N holds out N items) and evaluate on the source dataset's test split")
         return read_npz(Path(path))
 
     def info(self, path: Path | None) -> dict[str, Any]:

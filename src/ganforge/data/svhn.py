@@ -9,11 +9,14 @@ y is N×1 with labels 1-10, where 10 stands for the digit 0; the loader maps 10 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ganforge.data.array_files import MAX_RATIO, RATIO_FREE_BYTES
+from ganforge.data.input_files import regular_file
 from ganforge.data.messages import one_line
 from ganforge.data.spec import DATASETS, LocalFilesSpec, RawSplit, ReadOptions
 from ganforge.errors import DataError
@@ -25,14 +28,26 @@ FILES_HINT = "the SVHN cropped-digit files train_32x32.mat and test_32x32.mat"
 def _loadmat(file: Path) -> dict[str, object]:
     import scipy.io  # imported here: only SVHN needs it
 
-    if not file.is_file():
-        raise DataError(f"{file} does not exist; the directory must hold {FILES_HINT}")
+    regular_file(file, what="SVHN file", fix=f"the directory must hold {FILES_HINT}")
     try:
+        declared = {name: math.prod(shape) for name, shape, _ in scipy.io.whosmat(file) if name in ("X", "y")}
+        _check_declared(file, sum(declared.values()))
         return scipy.io.loadmat(file, variable_names=["X", "y"])
+    except DataError:
+        raise
     except Exception as exc:  # scipy raises many kinds on corrupt input
         raise DataError(
             f"{file} is not a readable MATLAB v5 file ({one_line(exc)}); replace it with the official file"
         ) from None
+
+
+def _check_declared(file: Path, elements: int) -> None:
+    """Refuse a file whose X and y declare far more elements than its size can hold: a compressed variable
+    inflating more than MAX_RATIO times (the official files are barely compressed)."""
+    size = file.stat().st_size
+    if elements > RATIO_FREE_BYTES and elements > MAX_RATIO * size:
+        raise DataError(f"{file} declares {elements:,} values in {size:,} bytes (more than {MAX_RATIO}:1; a "
+                        "decompression bomb?); replace it with the official file")
 
 
 def read_mat(file: Path) -> tuple[np.ndarray, np.ndarray]:

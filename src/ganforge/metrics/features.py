@@ -19,6 +19,7 @@ classifier's sha256.
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
 from pathlib import Path
 
@@ -27,7 +28,10 @@ import torch
 from torch import nn
 
 from ganforge.data import data_cache_dir, load_dataset
+from ganforge.data.array_files import load_npy, load_npz_member, npz_keys, open_npz, read_header
 from ganforge.data.cache import save_npz_atomic
+from ganforge.data.imagefolder import read_image
+from ganforge.data.input_files import regular_file
 from ganforge.errors import ConfigError
 
 EMBEDDINGS = ("logits", "prelogits", "hypercolumns", "identity")
@@ -169,79 +173,107 @@ def load_real(dataset: str, split: str, n: int, seed: int, *, data_path: str | N
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+SAMPLE_CMD = "ganforge sample --run RUN --npz FILE"
+MAX_SAMPLE_PIXELS = 2**22  # a generated sample of 2048x2048 at most: ten of a folder's decode to < 1 GB of floats
+SAMPLES_FIX = f"write samples with `{SAMPLE_CMD}`"
 
 
-def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None) -> tuple[torch.Tensor, PixelRange | None]:
-    """Read samples from a file or folder.
+def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None,
+                 limit: int | None = None) -> tuple[torch.Tensor, PixelRange | None]:
+    """Read samples from a file or folder; only the first ``limit`` are read (headers are checked first).
 
     Args:
         path: ``.npy``; ``.npz`` with key "samples" or "images" (and optionally "pixel_range"); or a folder of
             PNG/JPEG images (searched recursively, sorted, read as 8-bit pixels into [0, 1]).
         pixel_range: the (low, high) of float arrays without a stored "pixel_range"; uint8 arrays are 0..255.
+        limit: read at most this many samples (``evaluate --n``); None reads all.
 
     Returns:
         (samples (N, C, H, W) float32 (or (N, 2) points), pixel range (None for 2-D points)).
+
+    Raises:
+        ConfigError: a missing or unreadable file, a header that its data does not fill, NaN/Inf or values
+            outside the pixel range.
     """
     path = Path(path)
     if path.is_dir():
-        return _load_folder(path), (0.0, 1.0)
-    if not path.is_file() or path.suffix not in (".npy", ".npz"):
-        raise ConfigError(f"samples {path} not found or not .npy/.npz/a folder of images; write them with "
-                          "`ganforge sample --npz FILE`")
-    try:
-        if path.suffix == ".npy":
-            return _as_samples(np.load(path, allow_pickle=False), pixel_range, path)
-        with np.load(path, allow_pickle=False) as data:
-            key = next((k for k in ("samples", "images") if k in data.files), None)
-            if key is None:
-                raise ConfigError(f"{path} holds {sorted(data.files)}, no 'samples' or 'images' array; "
-                                  "save them under 'samples'")
-            return _as_samples(np.asarray(data[key]), _stored_range(data) or pixel_range, path)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ConfigError(f"cannot read samples {path} ({type(exc).__name__}); pass a numpy .npy/.npz file") from None
+        return _load_folder(path, limit), (0.0, 1.0)
+    regular_file(path, what="samples", fix=SAMPLES_FIX, error=ConfigError)
+    if path.suffix not in (".npy", ".npz"):
+        raise ConfigError(f"samples {path} are not .npy/.npz/a folder of images; {SAMPLES_FIX}")
+    if path.suffix == ".npy":
+        return _as_samples(load_npy(path, rows=limit, fix=SAMPLES_FIX, error=ConfigError), pixel_range, path)
+    with open_npz(path, fix=SAMPLES_FIX, error=ConfigError) as archive:
+        keys = npz_keys(archive)
+        key = next((k for k in ("samples", "images") if k in keys), None)
+        if key is None:
+            raise ConfigError(f"{path} holds {sorted(keys)}, no 'samples' or 'images' array; save them under "
+                              "'samples'")
+        samples = load_npz_member(archive, key, str(path), rows=limit, fix=SAMPLES_FIX, error=ConfigError)
+        stored = _stored_range(archive, keys, path)
+    return _as_samples(samples, stored or pixel_range, path, stored=stored is not None)
 
 
-def _stored_range(data) -> PixelRange | None:
-    """The .npz's "pixel_range" (low, high), or None when absent or None (toy points)."""
-    if "pixel_range" not in data.files:
+def _stored_range(archive, keys: list[str], path: Path) -> PixelRange | None:
+    """The .npz's "pixel_range" (low, high), or None when absent or None (toy points, saved as an object)."""
+    if "pixel_range" not in keys:
         return None
-    try:
-        values = np.asarray(data["pixel_range"], dtype=np.float64).ravel()
-    except ValueError:  # an object array (pixel_range None, saved for toy points): no range
+    where = f"{path}:pixel_range"
+    with archive.open("pixel_range.npy") as stream:
+        header = read_header(stream, where, fix=SAMPLES_FIX, error=ConfigError, objects_ok=True)
+    if header.dtype.hasobject:  # pixel_range=None: no range
         return None
-    if values.size != 2 or not np.isfinite(values).all() or values[0] >= values[1]:
+    if math.prod(header.shape) != 2:
+        raise ConfigError(f"pixel_range in {path} has shape {header.shape}, not (low, high); store e.g. [0, 1]")
+    values = load_npz_member(archive, "pixel_range", str(path), fix=SAMPLES_FIX, error=ConfigError)
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if not np.isfinite(values).all() or values[0] >= values[1]:
         raise ConfigError(f"pixel_range {values.tolist()} in the .npz is not (low, high); store e.g. [0, 1]")
     return float(values[0]), float(values[1])
 
 
-def _as_samples(x: np.ndarray, pixel_range: PixelRange | None, path: Path) -> tuple[torch.Tensor, PixelRange | None]:
+def _as_samples(x: np.ndarray, pixel_range: PixelRange | None, path: Path,
+                stored: bool = False) -> tuple[torch.Tensor, PixelRange | None]:
     if x.ndim == 3:
         x = x[:, None]  # (N, H, W) → (N, 1, H, W)
     if x.ndim == 2 and x.shape[1] == 2:
-        return torch.from_numpy(x.astype(np.float32)), None
+        return torch.from_numpy(_finite(x.astype(np.float32), None, path)), None
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ConfigError(f"samples in {path} have shape {x.shape}; save (N, C, H, W) images or (N, 2) points")
     if x.dtype == np.uint8:
         return torch.from_numpy(x.astype(np.float32) / 255.0), (0.0, 1.0)
+    if x.dtype.kind not in "fiu":
+        raise ConfigError(f"samples in {path} are {x.dtype}; save float or uint8 pixels")
     if pixel_range is None:
-        raise ConfigError(f"{path} does not say its pixel range; pass --pixel-range 0,1 or -1,1 (or store "
-                          "'pixel_range' in the .npz)")
-    return torch.from_numpy(x.astype(np.float32)), (float(pixel_range[0]), float(pixel_range[1]))
+        raise ConfigError(f"{path} does not say its pixel range; pass --pixel-range=0,1 or --pixel-range=-1,1 "
+                          "(or store 'pixel_range' in the .npz)")
+    low, high = float(pixel_range[0]), float(pixel_range[1])
+    return torch.from_numpy(_finite(x.astype(np.float32), (low, high), path, stored)), (low, high)
 
 
-def _load_folder(folder: Path) -> torch.Tensor:
-    from PIL import Image
+def _finite(x: np.ndarray, bounds: PixelRange | None, path: Path, stored: bool = False) -> np.ndarray:
+    """``x`` if it is finite and (with ``bounds``) inside [low, high], else one line naming the first bad sample."""
+    rows = x.reshape(len(x), -1)
+    nonfinite = ~np.isfinite(rows).all(axis=1)
+    if nonfinite.any():
+        raise ConfigError(f"sample {int(np.flatnonzero(nonfinite)[0])} in {path} holds NaN or Inf "
+                          f"({int(nonfinite.sum())} of {len(x)} samples do); regenerate them with `{SAMPLE_CMD}`")
+    if bounds is not None and len(x) and (rows.min() < bounds[0] or rows.max() > bounds[1]):
+        outside = (rows < bounds[0]).any(axis=1) | (rows > bounds[1]).any(axis=1)
+        fix = "" if stored else "pass their true range with --pixel-range=LOW,HIGH or "
+        raise ConfigError(f"samples in {path} span [{rows.min():g}, {rows.max():g}], outside their "
+                          f"{'stored ' if stored else ''}pixel range [{bounds[0]:g}, {bounds[1]:g}] (first: sample "
+                          f"{int(np.flatnonzero(outside)[0])}); {fix}regenerate them with `{SAMPLE_CMD}`")
+    return x
 
+
+def _load_folder(folder: Path, limit: int | None) -> torch.Tensor:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ConfigError(f"folder {folder} holds no .png/.jpg images; point at the folder of samples")
-    images = []
-    for file in files:
-        with Image.open(file) as img:
-            gray = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-            images.append(np.asarray(img.convert("L" if gray else "RGB")))
+    images = [read_image(file, fix="delete it or move it out of the --fake folder", error=ConfigError,
+                         max_pixels=MAX_SAMPLE_PIXELS) for file in files[:limit]]
     if len({a.shape for a in images}) != 1:
         raise ConfigError(f"images in {folder} differ in size or colour mode; make them all one shape")
-    x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
-    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+    x = np.stack(images)  # (N, C, H, W)
     return torch.from_numpy(x.astype(np.float32) / 255.0)

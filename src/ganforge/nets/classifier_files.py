@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import safetensors.torch
+import torch
 from torch import nn
 
 from ganforge.data import data_cache_dir
@@ -69,10 +71,42 @@ def load_classifier_weights(folder: Path, meta: dict[str, Any], *, what: str, fi
     blob = weights.read_bytes() if weights.is_file() else b""
     if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
         raise error(f"{what} weights {weights} are missing or fail their sha256 check; retrain with {fix}")
+    failures = (KeyError, RuntimeError, ValueError, TypeError, ConfigError)
+    try:  # shapes first, on the meta device: an edited build (a width of 10000) must not allocate
+        saved, planned = _header_shapes(blob), _planned_shapes(meta)
+    except failures as exc:
+        raise _load_error(exc, folder, what, fix, error) from None
+    for key, shape in planned.items():
+        if saved.get(key) != shape:
+            held = "no such tensor" if key not in saved else f"shape {list(saved[key])}"
+            raise error(f"{what} in {folder}: its {META_FILE} build {meta['build']} implies {key} of shape "
+                        f"{list(shape)} but the weights hold {held} (the file was edited or damaged); "
+                        f"retrain with {fix}")
     try:
         net = NETS.get(meta["architecture"]).build(**meta["build"])
         net.load_state_dict(safetensors.torch.load(blob))
-    except (KeyError, RuntimeError, ValueError, TypeError, ConfigError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise error(f"{what} in {folder} does not load ({reason}); retrain with {fix}") from None
+    except failures as exc:
+        raise _load_error(exc, folder, what, fix, error) from None
     return net
+
+
+def _load_error(exc: BaseException, folder: Path, what: str, fix: str, error: type[GanforgeError]) -> GanforgeError:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return error(f"{what} in {folder} does not load ({reason}); retrain with {fix}")
+
+
+def _header_shapes(blob: bytes) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes from a safetensors blob's JSON header (8-byte little-endian length, then the JSON)."""
+    size = int.from_bytes(blob[:8], "little")
+    if len(blob) < 8 or size > len(blob) - 8:
+        raise ValueError("the safetensors header is longer than the file")
+    header = json.loads(blob[8:8 + size])
+    return {key: tuple(entry["shape"]) for key, entry in header.items() if key != "__metadata__"}
+
+
+def _planned_shapes(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes of the net ``meta`` describes, built on the meta device (no memory used)."""
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
+        net = NETS.get(meta["architecture"]).build(**meta["build"])
+    return {key: tuple(tensor.shape) for key, tensor in net.state_dict().items()}

@@ -44,8 +44,8 @@ from ganforge.train.atomic_dir import (
 from ganforge.train.optimizer_state import encode_optimizers
 from ganforge.train.rng import capture_rng_state
 
-__all__ = ["FORMAT_VERSION", "LoadedCheckpoint", "latest_checkpoint", "list_checkpoints", "load_checkpoint",
-           "read_checkpoint_meta", "save_checkpoint"]
+__all__ = ["FORMAT_VERSION", "LoadedCheckpoint", "check_shapes", "latest_checkpoint", "list_checkpoints",
+           "load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]
 
 FORMAT_VERSION = 1
 STATE_FILE = "state.json"
@@ -138,6 +138,11 @@ def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
     """Return the caller's meta saved in a checkpoint, with ``"step"``; reads only ``state.json``."""
     state = _read_state(_checkpoint_dir(path))
     return {**state["meta"], "step": state["step"]}
+
+
+def check_shapes(path: str | Path, planned: dict[str, dict[str, tuple[int, ...]]]) -> None:
+    """Refuse a checkpoint whose module tensors (read from the safetensors header) differ from ``planned``."""
+    match.check_planned_shapes(_checkpoint_dir(path), planned)
 
 
 def load_checkpoint(path: str | Path, *, modules: dict[str, nn.Module],
@@ -244,11 +249,11 @@ def _checkpoint_dir(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"checkpoint {path} does not exist; pass RUN/checkpoints/<step> "
-                              "(list_checkpoints(RUN) shows them)")
+                              "(`ls RUN/checkpoints` lists them)")
     if not (path / STATE_FILE).is_file():
         if (path / "checkpoints").is_dir():
             raise CheckpointError(f"{path} is a run directory, not a checkpoint; pass "
-                                  f"{path / 'checkpoints'}/<step> or latest_checkpoint({path})")
+                                  f"{path / 'checkpoints'}/<step> (or --run {path})")
         raise CheckpointError(f"checkpoint {path} has no {STATE_FILE} (an interrupted save?); "
                               f"{match.RESUME_EARLIER}")
     return path
@@ -266,6 +271,7 @@ def _read_state(path: Path) -> dict[str, Any]:
     if state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{file} has format version {state.get('format_version')!r} but this ganforge "
                               f"reads {FORMAT_VERSION}; load it with the ganforge version that wrote it")
+    match.check_state_fields(file, state)
     return state
 
 

@@ -3,18 +3,41 @@
 Split from :mod:`ganforge.train.checkpoint`: group the saved tensors by module and rebuild each
 optimizer's ``state_dict``, refusing (with one :class:`~ganforge.errors.CheckpointError` line that
 names what the checkpoint holds and the fix) weights or optimizers of another model or config.
+:func:`check_planned_shapes` compares the shapes a config implies (nets built on the ``meta`` device, no
+memory) with the safetensors header, before the nets are built for real: a checkpoint whose saved config
+was edited (``model.hidden=200000``) is refused instead of allocating 160 GB.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import safetensors
+
 from ganforge.errors import CheckpointError
 from ganforge.train.optimizer_state import decode_optimizer_state, param_shapes
 
-__all__ = ["RESUME_EARLIER", "mismatch", "module_states", "optimizer_states"]
+__all__ = ["RESUME_EARLIER", "check_planned_shapes", "check_state_fields", "mismatch", "module_states",
+           "optimizer_states", "saved_shapes"]
 
-RESUME_EARLIER = "resume from an earlier checkpoint (list_checkpoints shows them)"
+RESUME_EARLIER = ("delete this checkpoint folder to fall back to the previous one (`ls RUN/checkpoints` lists "
+                  "them), or sample another with --step N")
+
+
+STATE_FIELDS = {"step": int, "meta": dict, "modules": list, "optimizers": dict, "rng": dict, "files": dict}
+
+
+def check_state_fields(file: Path, state: dict) -> None:
+    """Refuse a ``state.json`` whose fields have the wrong types (an edited or damaged file) in one line."""
+    for key, kind in STATE_FIELDS.items():
+        value = state.get(key)
+        bad = not isinstance(value, kind) or isinstance(value, bool) or (key == "step" and value < 0)
+        if not bad and key == "modules":
+            bad = not all(isinstance(name, str) for name in value)
+        if not bad and key == "files":
+            bad = not all(isinstance(entry, dict) for entry in value.values())
+        if bad:
+            raise CheckpointError(f"{file} has a damaged {key!r} field ({str(value)[:60]}); {RESUME_EARLIER}")
 
 
 def mismatch(path: Path, state: dict, problem: str) -> CheckpointError:
@@ -33,7 +56,7 @@ def module_states(path: Path, state: dict, tensors: dict, modules: dict, strict:
     if missing:
         raise mismatch(path, state, f"has no weights for {missing[0]!r}")
     if strict and unused:
-        raise mismatch(path, state, f"holds weights for {unused} that nothing loads (strict=False skips)")
+        raise mismatch(path, state, f"holds weights for {unused} that nothing loads")
     grouped: dict[str, dict] = {name: {} for name in state["modules"]}
     for key, tensor in tensors.items():
         name, _, subkey = key.partition(".")
@@ -57,12 +80,15 @@ def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
     """Rebuild each requested optimizer's ``state_dict`` from tensors + JSON, checking that it fits."""
     unused = [name for name in state["optimizers"] if name not in optimizers]
     if strict and unused:
-        raise mismatch(path, state, f"holds optimizers {unused} that nothing loads (strict=False skips)")
+        raise mismatch(path, state, f"holds optimizers {unused} that nothing loads")
     rebuilt = {}
     for name, optimizer in optimizers.items():
         entry = state["optimizers"].get(name)
         if entry is None:
             raise mismatch(path, state, f"has no state for optimizer {name!r}")
+        if not isinstance(entry, dict) or not {"type", "param_shapes"} <= set(entry):
+            raise CheckpointError(f"checkpoint {path} has a damaged state.json entry for optimizer {name!r}; "
+                                  f"{RESUME_EARLIER}")
         if entry["type"] != type(optimizer).__name__:
             raise mismatch(path, state, f"saved optimizer {name!r} as {entry['type']}, not "
                                         f"{type(optimizer).__name__}")
@@ -74,3 +100,27 @@ def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
             raise CheckpointError(f"checkpoint {path} lacks optimizer tensor {exc}; "
                                   f"{RESUME_EARLIER}") from None
     return rebuilt
+
+
+def saved_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor in ``path/modules.safetensors``, read from its header (no tensor is loaded)."""
+    file = path / "modules.safetensors"
+    try:
+        with safetensors.safe_open(str(file), framework="pt") as handle:
+            return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{file} is missing or not valid safetensors ({type(exc).__name__}); "
+                              f"{RESUME_EARLIER}") from None
+
+
+def check_planned_shapes(path: Path, planned: dict[str, dict[str, tuple[int, ...]]]) -> None:
+    """Refuse a checkpoint whose saved tensors do not have the shapes ``planned`` (module → key → shape)."""
+    saved = saved_shapes(path)
+    for name, shapes in planned.items():
+        for key, shape in shapes.items():
+            got = saved.get(f"{name}.{key}")
+            if got is None or tuple(got) != tuple(shape):
+                held = "no such tensor" if got is None else f"shape {list(got)}"
+                raise CheckpointError(f"checkpoint {path} holds {name}.{key} with {held} but the config in its "
+                                      f"state.json implies {list(shape)}: the file was edited or damaged; "
+                                      f"{RESUME_EARLIER}")

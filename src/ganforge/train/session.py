@@ -7,6 +7,8 @@ through :mod:`ganforge.train.checkpoint` so that a resumed run is bit-for-bit an
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from ganforge.config import Config, config_from_json, to_dict
 from ganforge.errors import CheckpointError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.batches import BatchStream
+from ganforge.train.checkpoint_match import RESUME_EARLIER
 from ganforge.train.distributed import per_rank_batch
 from ganforge.train.ema import make_ema
 from ganforge.train.rng import restore_rng_state
@@ -84,6 +87,15 @@ def build_nets(cfg: Config, data_shape: DataShape, device: torch.device) -> tupl
     return spec, nets
 
 
+def planned_shapes(cfg: Config, data_shape: DataShape) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Every net's state_dict shapes as ``cfg`` implies them, built on the ``meta`` device (no memory used)."""
+    spec = VARIANTS.get(cfg.model.name)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")  # a frozen classifier loaded into meta nets warns that this is a no-op
+        nets = spec.build_nets(cfg, data_shape)
+    return {name: {key: tuple(value.shape) for key, value in net.state_dict().items()} for name, net in nets.items()}
+
+
 def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -> dict[str, nn.Module]:
     """``torch.compile`` the generator-side nets (``spec.sample_nets``) when ``enabled``.
 
@@ -96,9 +108,10 @@ def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -
 
 
 def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
-                  shard: tuple[int, int] = (0, 1)) -> Session:
+                  shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
     """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``; with
-    ``shard=(rank, world)`` the stream yields this process's ``batch_size // world`` of each batch."""
+    ``shard=(rank, world)`` the stream yields this process's ``batch_size // world`` of each batch. With
+    ``checkpoint``, the shapes ``cfg`` implies are checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
     stream = None
     if with_data:
@@ -110,6 +123,8 @@ def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape 
         stream = BatchStream(images, data.labels.to(device), batch_size=batch, seed=cfg.train.seed,
                              transform=lambda x: to_memory_format(x, chl), shard=shard)
     assert data_shape is not None
+    if checkpoint is not None:
+        ckpt.check_shapes(checkpoint, planned_shapes(cfg, data_shape))
     spec, nets = build_nets(cfg, data_shape, device)
     optimizers = spec.build_optimizers(cfg, nets)
     ema = {k: make_ema(nets[k]) for k in spec.sample_nets} if cfg.train.ema > 0 else {}
@@ -165,16 +180,35 @@ def read_config(path: Path) -> Config:
     return config_from_json(meta["config"])
 
 
+MAX_SAMPLE_VALUES = 2**24  # values in one sample (3x2048x2048 is 12.6 M): a bound on what `sample` allocates
+
+
+def saved_data_shape(meta: dict, path: Path) -> DataShape:
+    """The checkpoint's ``data_shape``, checked: 1 or 3 positive sizes of at most MAX_SAMPLE_VALUES values in
+    all, a class count and a pixel range; an edited or damaged one is refused before anything is allocated."""
+    try:
+        saved = meta["data_shape"]
+        shape = tuple(saved["shape"])
+        num_classes, pixel_range = saved["num_classes"], saved["pixel_range"]
+        low_high = (float(pixel_range[0]), float(pixel_range[1])) if pixel_range is not None else None
+        ok = (len(shape) in (1, 3) and all(type(d) is int and d > 0 for d in shape)
+              and math.prod(shape) <= MAX_SAMPLE_VALUES and type(num_classes) is int and 0 <= num_classes <= 2**16
+              and (pixel_range is None or len(pixel_range) == 2))
+    except (KeyError, TypeError, ValueError, IndexError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"checkpoint {path} has a damaged data_shape in its state.json "
+                              f"({str(meta.get('data_shape'))[:80]}); {RESUME_EARLIER}")
+    return DataShape(shape, num_classes, low_high)
+
+
 def open_run(run_dir: Path, *, step: int | None = None) -> Session:
     """A session for sampling from a run folder alone (no dataset), at its latest or given step."""
     run_dir = Path(run_dir)
     path = _checkpoint_path(run_dir, step)
-    meta = ckpt.read_checkpoint_meta(path)
-    cfg = config_from_json(meta["config"])
-    shape = meta["data_shape"]
-    pixel_range = tuple(shape["pixel_range"]) if shape["pixel_range"] is not None else None
-    data_shape = DataShape(tuple(shape["shape"]), int(shape["num_classes"]), pixel_range)
-    session = build_session(cfg, with_data=False, data_shape=data_shape)
+    cfg = read_config(path)
+    data_shape = saved_data_shape(ckpt.read_checkpoint_meta(path), path)
+    session = build_session(cfg, with_data=False, data_shape=data_shape, checkpoint=path)
     loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
     session.step = int(loaded.meta["step"])
     for net in session.modules().values():
@@ -188,7 +222,11 @@ def _checkpoint_path(run_dir: Path, step: int | None) -> Path:
     if step is None:
         path = ckpt.latest_checkpoint(run_dir)
         if path is None:
-            raise CheckpointError(f"run folder {str(run_dir)!r} holds no complete checkpoint; train it first "
+            folder = run_dir / "checkpoints"
+            held = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+            why = (f" (the {len(held)} in {folder} are incomplete or damaged: an interrupted save or an edited "
+                   "state.json)" if held else "")
+            raise CheckpointError(f"run folder {str(run_dir)!r} holds no complete checkpoint{why}; train it first "
                                   f"(ganforge train --out {run_dir} ...)")
         return path
     for path in ckpt.list_checkpoints(run_dir):

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ganforge.config import Config, dump_yaml, to_dict
+from ganforge.data.input_files import regular_file
 from ganforge.errors import CheckpointError, ConfigError, RunFolderError, TrainingError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.distributed import Workers, start_workers
@@ -79,11 +80,23 @@ def check_resume_config(cfg: Config, path: Path, allow_change: bool) -> None:
                           "overrides, or pass --allow-config-change to continue with the new values")
 
 
+RUN_FILES = ("log.jsonl", "summary.json", "config.yaml")  # read and rewritten in place by a run
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Refuse a run whose own files are FIFOs, devices or folders: reading or writing one would block or fail."""
+    for name in RUN_FILES:
+        path = run_dir / name
+        if os.path.lexists(path):
+            regular_file(path, what="run file", fix=f"remove it (`rm {path}`) and run again", error=RunFolderError)
+
+
 def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bool,
             workers: Workers | None = None) -> Session:
     """Build the session, restoring the latest checkpoint when resuming (every process reads it,
     only rank 0 writes)."""
     workers = workers or Workers()
+    check_run_files(run_dir)
     latest = ckpt.latest_checkpoint(run_dir) if run_dir.exists() else None
     workers.check_same_checkpoint(latest)
     if latest is not None and not resume:
@@ -91,7 +104,7 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
                               "continue it or choose another --out")
     if latest is not None:
         check_resume_config(cfg, latest, allow_config_change)
-    session = build_session(cfg, shard=workers.shard)
+    session = build_session(cfg, shard=workers.shard, checkpoint=latest)
     extra = restore(session, latest).extra_tensors if latest is not None else {}
     workers.attach(session, extra, restored=latest is not None)
     if workers.is_main:

@@ -96,7 +96,7 @@ class PPGNConfig(ModelConfig):
                               f"{len(self.adv_weights)}")
         if self.critic_choice == "random" and len(self.critics) < 2:
             raise ConfigError("model.critic_choice 'random' picks one of several critics; attach at least two "
-                              "(model.critics=image,fc1) or use critic_choice=all")
+                              "(--set model.critics=image,fc1) or use --set model.critic_choice=all")
         if not self.width > 0 or self.n_critic < 1 or not self.encoder:
             raise ConfigError("model.width must be > 0, model.n_critic >= 1 and model.encoder non-empty")
         explicit = [] if self.adv_weights == "auto" else list(self.adv_weights)
