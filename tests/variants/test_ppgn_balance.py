@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from test_ppgn import encoder_by_hand, step, tiny_session
@@ -32,7 +33,8 @@ def unit_term(critic: torch.nn.Module, f: torch.Tensor) -> torch.Tensor:
 def test_auto_sets_lambda_to_the_hand_computed_gradient_ratio():
     """lr 0 everywhere, so the nets after step 0 are the nets in it:
     λ_i = ||∇_G 2·MSE(x)|| / ||∇_G -mean <u, E_i(G(h))>||, u the critic's unit input gradient."""
-    session = tiny_session("model.critics=conv2,fc1", "model.optim_g.lr=0", "model.optim_d.lr=0")
+    session = tiny_session("model.critics=conv2,fc1", "model.optim_g.lr=0", "model.optim_d.lr=0",
+                           "model.adv_balance=start")
     assert session.cfg.model.adv_weights == "auto"
     G, E = session.nets["generator"], session.nets["encoder"]
     assert G.adv_weight.tolist() == [1.0, 1.0] and not G.adv_calibrated.any()
@@ -61,7 +63,8 @@ def test_initial_ratio_is_within_2x_of_one_and_lambdas_stay_fixed():
     """After the warm-up (100 critic steps before the first generator step; critic lr 1e-3 so that these
     tiny critics at batch 4 approach the penalty's unit gradient in that time: measured 0.79 and 1.02 at
     step 0) the adversarial gradients on G start within 2× of the image term's; the λs then never change."""
-    session = tiny_session("model.critics=image,fc1", "model.warmup=true", "model.optim_d.lr=1e-3")
+    session = tiny_session("model.critics=image,fc1", "model.warmup=true", "model.optim_d.lr=1e-3",
+                           "model.adv_balance=start")
     first = step(session, 0)
     lambdas = session.nets["generator"].adv_weight.clone()
     assert (lambdas != 1.0).all()  # measured, not the thesis's 1
@@ -71,6 +74,29 @@ def test_initial_ratio_is_within_2x_of_one_and_lambdas_stay_fixed():
         logs = step(session, index)
         assert torch.equal(session.nets["generator"].adv_weight, lambdas)
         assert [logs[f"lambda_{layer}"] for layer in ("image", "fc1")] == lambdas.float().tolist()
+
+
+def test_every_step_balances_each_step_by_its_own_gradients():
+    """The default: at every step λ_i = ||∇_G 2·MSE(x)|| / ||∇_G -D_i(E_i(G(h)))|| of that step (hand-computed
+    with lr 0, so the nets in step k are the initial ones), and the weighted terms' gradients are equal."""
+    session = tiny_session("model.critics=conv2,fc1", "model.optim_g.lr=0", "model.optim_d.lr=0")
+    assert session.cfg.model.adv_balance == "every_step"
+    G, E = session.nets["generator"], session.nets["encoder"]
+    stream = BatchStream(session.stream.images, session.stream.labels, batch_size=4, seed=0)
+    lambdas = []
+    for index in range(3):
+        logs = step(session, index)
+        x, _ = stream.next()  # n_critic 1: one critic batch per step, reused by the generator step
+        _, h = encoder_by_hand(E, x)
+        x_hat = G(h)
+        a2_hat, h_hat = encoder_by_hand(E, x_hat)
+        img = grad_norm(2 * ((x_hat - x) ** 2).mean(), G)
+        for layer, f in (("conv2", a2_hat), ("fc1", h_hat)):
+            expected = img / grad_norm(-session.nets[f"critic_{layer}"](f).mean(), G)
+            torch.testing.assert_close(logs[f"lambda_{layer}"], expected, rtol=1e-4, atol=0)
+            torch.testing.assert_close(logs[f"grad_adv_{layer}"], logs["grad_img"], rtol=1e-5, atol=0)
+        lambdas.append(logs["lambda_fc1"])
+    assert len(set(lambdas)) == 3  # re-set from each batch
 
 
 def test_random_choice_calibrates_each_critic_when_first_used():
@@ -93,11 +119,11 @@ def test_explicit_weights_are_used_as_given():
 
 
 def test_reconstruction_error_falls_in_a_small_run():
-    """60 generator steps of the vanilla variant (image critic, balanced λ) on 32 images of a bright square
-    in one of four places: the reconstruction error of G(E(x)) falls by a fifth or more (measured: 0.98 →
-    0.70 over the first and last four steps)."""
+    """60 generator steps of the vanilla variant (image critic, λ balanced every step) on 32 images of a bright
+    square in one of four places: the reconstruction error of G(E(x)) falls by more than 15% (measured:
+    1.00 → 0.73 over the first and last four steps; 0.99 → 0.73 with adv_balance=start at lr 3e-4)."""
     torch.manual_seed(0)
-    session = tiny_session("model.critics=image", "model.optim_g.lr=3e-4")
+    session = tiny_session("model.critics=image", "model.optim_g.lr=1e-3")
     images = -torch.ones(32, 1, 28, 28)
     for i in range(32):
         r, c = divmod(i % 4, 2)
@@ -106,8 +132,8 @@ def test_reconstruction_error_falls_in_a_small_run():
     logs = [step(session, index) for index in range(60)]
     losses = [log["loss_img"] for log in logs]
     first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
-    assert last < 0.8 * first, losses
-    assert logs[-1]["lambda_image"] == logs[0]["lambda_image"] > 0
+    assert last < 0.85 * first, losses
+    assert all(log["lambda_image"] > 0 for log in logs)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -116,8 +142,9 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_resume_keeps_the_calibrated_lambdas_bit_for_bit(tmp_path):
-    tiny = ["--model", "ppgn", "--dataset", "mnist", "--set", "model.encoder=random", "--set", "model.width=0.0625",
+@pytest.mark.parametrize("balance", ["start", "every_step"])
+def test_resume_keeps_the_calibrated_lambdas_bit_for_bit(tmp_path, balance):
+    tiny = ["--set", f"model.adv_balance={balance}","--model", "ppgn", "--dataset", "mnist", "--set", "model.encoder=random", "--set", "model.width=0.0625",
             "--set", "model.warmup=false", "--set", "model.n_critic=1", "--set", "model.critics=image,fc1",
             "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--set", "train.precision=fp32",
             "--set", "train.checkpoint_every=2", "--set", "train.log_every=1"]
@@ -130,7 +157,15 @@ def test_resume_keeps_the_calibrated_lambdas_bit_for_bit(tmp_path):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     records = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
-    lambdas = {(r["lambda_image"], r["lambda_fc1"]) for r in records}
-    assert len(records) == 4 and len(lambdas) == 1  # set at step 1, the same after the resume
-    assert list(lambdas)[0] == tuple(a["generator.adv_weight"].float().tolist())
+    straight = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    lambdas = [(r["lambda_image"], r["lambda_fc1"]) for r in records]
+    assert len(records) == 4 and lambdas == [(r["lambda_image"], r["lambda_fc1"]) for r in straight]
+    assert lambdas[-1] == tuple(a["generator.adv_weight"].float().tolist())
+    if balance == "start":
+        assert len(set(lambdas)) == 1  # set at step 1, the same after the resume
+    else:
+        assert len(set(lambdas)) == 4  # re-set every step
+        for r in records:
+            assert r["grad_adv_image"] == pytest.approx(r["grad_img"], rel=1e-5)
+            assert r["grad_adv_fc1"] == pytest.approx(r["grad_img"], rel=1e-5)
     assert all(r["grad_img"] > 0 and r["grad_adv_image"] > 0 and r["grad_adv_fc1"] > 0 for r in records)

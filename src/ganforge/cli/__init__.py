@@ -64,15 +64,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print("ganforge: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # out of memory, or what no check caught yet: still one line (--debug: traceback)
-        from ganforge.cli.failures import unexpected_line
+    except Exception as exc:  # out of memory (2), or what no check caught yet (1): still one line
+        from ganforge.cli.failures import is_out_of_memory, unexpected_line
 
-        return _fail(unexpected_line(exc), debug)
+        return _fail(unexpected_line(exc), debug, status=2 if is_out_of_memory(exc) else 1)
 
 
-def _fail(line: str, debug: bool) -> int:
-    """Print ``ganforge: error: LINE`` (after the traceback with --debug); the exit status is 2."""
+def _fail(line: str, debug: bool, status: int = 2) -> int:
+    """Print ``ganforge: error: LINE`` (after the traceback with --debug) and return ``status``: 2 for bad
+    input and exhausted resources, 1 for an exception no check foresaw (possibly a bug)."""
     if debug:
         traceback.print_exc()
     print(f"ganforge: error: {' '.join(line.split())}", file=sys.stderr)
-    return 2
+    return status

@@ -8,8 +8,9 @@ One generator step, with x real images (B, 1, 28, 28), h = E_fc1(x) (B, 64) and 
 (λ_img 2, λ_h 0.1, λ_i 1 in the thesis; ``img_weight``, ``feat_weight``, ``adv_weights``). The thesis's λ_i = 1
 was calibrated for its data scale (MNIST standardised by mean 0.1307, std 0.3081) and its encoder; ganforge's
 pixels are in [-1, 1] and E is its own classifier, so ``adv_weights: auto`` (the default, and the presets')
-applies the thesis's rule instead: each λ_i is set at the first step so that the adversarial term's gradient
-norm on G equals the image term's (``variants.ppgn_balance``); explicit numbers still work. E is frozen, so
+applies the thesis's rule instead: each λ_i is set so that the adversarial term's gradient norm on G equals
+the image term's, at every step (``adv_balance: every_step``, the default) or once at the start
+(``start``, the rule taken literally), see ``variants.ppgn_balance``; explicit numbers still work. E is frozen, so
 the feature and adversarial terms reach G through E. E_i is E up to layer i (``critics`` names the
 layers: conv1, conv2, pool2, conv3, pool3, fc1, fc2, or ``image`` for the pixel critic D with E_i the
 identity). Each critic D_i is a WGAN-GP critic (Gulrajani et al. 2017, Eq. 3) on real E_i(x) against fake
@@ -67,7 +68,7 @@ class PPGNConfig(ModelConfig):
     encoder: str = "default"  # classifier folder; "default": the dataset's cached one; "random": tests only
     critics: list[str] = field(default_factory=lambda: ["fc1"])  # layers of E ("image": the pixel critic D)
     adv_weights: Literal["auto"] | list[float] = "auto"  # λ_i, one per critic; auto: the thesis's balancing rule
-    adv_balance: Literal["start", "every_step"] = "start"  # with auto: λ set once, or re-set at every step
+    adv_balance: Literal["every_step", "start"] = "every_step"  # with auto: λ re-set every step, or set once
     img_weight: float = 2.0  # λ_img
     feat_weight: float = 0.1  # λ_h
     critic_choice: Literal["all", "random"] = "all"
