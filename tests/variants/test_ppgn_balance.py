@@ -144,7 +144,8 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("balance", ["start", "every_step"])
 def test_resume_keeps_the_calibrated_lambdas_bit_for_bit(tmp_path, balance):
-    tiny = ["--set", f"model.adv_balance={balance}","--model", "ppgn", "--dataset", "mnist", "--set", "model.encoder=random", "--set", "model.width=0.0625",
+    tiny = ["--set", f"model.adv_balance={balance}", "--model", "ppgn", "--dataset", "mnist",
+            "--set", "model.encoder=random", "--set", "model.width=0.0625",
             "--set", "model.warmup=false", "--set", "model.n_critic=1", "--set", "model.critics=image,fc1",
             "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--set", "train.precision=fp32",
             "--set", "train.checkpoint_every=2", "--set", "train.log_every=1"]
