@@ -187,6 +187,31 @@ def test_finished_runs_are_reused_and_a_changed_config_is_refused(env, monkeypat
     assert len(errors) == 1 and "holds a finished run of another config" in errors[0], errors
 
 
+def test_seeds_are_run_apart_and_reported_as_mean_and_std(env, monkeypatch, capsys, tmp_path):
+    """--seeds 2 reuses a seed run made apart (seed 0, copied in), trains seed 1 and reports mean ± std (ddof 1)
+    of every measure over the two seeds' own CSV rows; the Wasserstein start/end means come from the curves."""
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    out = tmp_path / "seeds"
+    shutil.copytree(env["out"], out / "seed-0")
+    args = with_option(with_option(env["args"], "--variants", "random"), "--out", str(out))
+    with one_thread():
+        assert cli_main([*args, "--seeds", "2"]) == 0
+    assert "reusing the finished run" in capsys.readouterr().err
+    table = rows(out.parent / "seeds" / "seed-1")
+    assert [r["variant"] for r in table] == ["random"]
+    per_seed = [float(rows(out / f"seed-{s}")[-1]["class_accuracy"]) for s in (0, 1)]
+    (row,) = list(csv.DictReader((out / "ppgn_disc_seeds.csv").open()))
+    assert row["variant"] == "random" and int(row["seeds"]) == 2
+    assert float(row["class_accuracy_mean"]) == pytest.approx(np.mean(per_seed), abs=1e-12)
+    assert float(row["class_accuracy_std"]) == pytest.approx(np.std(per_seed, ddof=1), abs=1e-12)
+    summary = json.loads((out / "ppgn_disc_seeds.json").read_text())
+    curves = json.loads((out / "seed-1" / "ppgn_disc.json").read_text())["variants"]["random"]["curves"]
+    layer, curve = next((layer, c["w"]) for layer, c in curves.items() if c["w"])  # random trains one a step
+    assert summary["variants"]["random"]["per_seed"]["1"][f"w_last_{layer}"] == pytest.approx(curve[-1], abs=1e-12)
+    assert summary["seeds"] == [0, 1]
+    assert cli_main([*args, "--seeds", "1", "--seed", "0", "--out", str(tmp_path / "one")]) == 0  # plain run
+
+
 @pytest.mark.parametrize("extra,needles", [
     (["--variants", "vanilla,fc2"], ["unknown 'fc2'", "choose from vanilla,fc1-adv,fc1-full"]),
     (["--per-class", "4"], ["--grid-columns 10 exceeds --per-class 4"]),

@@ -52,6 +52,8 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-test", type=int, default=10000, help="MNIST test images compared with")
     parser.add_argument("--out", default="experiments/ppgn-disc", help="folder for runs/, samples/, CSV, PNG, JSON")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1, help="run every seed from --seed on into OUT/seed-<s> and "
+                        "report mean ± std over them (ppgn_disc_seeds.csv/json); finished runs are reused")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every variant, e.g. model.adv_balance=every_step (repeatable)")
     parser.set_defaults(func=_ppgn_disc)
@@ -91,10 +93,33 @@ def results_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def seeds_table(summary: dict) -> str:
+    """Mean ± std over the seeds of the main measures, one line per variant."""
+    cols = (("class_accuracy", "class acc"), ("second_accuracy", "2nd acc"), ("diversity_ratio", "diversity"),
+            ("recon_accuracy", "recon acc"), ("fid", "FID"), ("steps_per_second", "steps/s"))
+    lines = [f"{'variant':<10}" + "".join(f"{name:>17}" for _, name in cols) + f"   ({len(summary['seeds'])} seeds)"]
+    for variant, row in summary["variants"].items():
+        cells = []
+        for key, _ in cols:
+            mean, std = row.get(f"{key}_mean"), row.get(f"{key}_std")
+            cells.append(f"{'-':>17}" if mean is None else f"{mean:>10.3f} ± {std:<4.3f}")
+        lines.append(f"{variant:<10}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def _ppgn_disc(args: argparse.Namespace) -> int:
     from ganforge.experiments.ppgn_disc import ppgn_disc
 
-    summary = ppgn_disc(args.out, settings_from_args(args), log=lambda line: print(line, file=sys.stderr, flush=True))
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.seeds != 1:
+        from ganforge.experiments.ppgn_disc_seeds import ppgn_disc_seeds
+
+        summary = ppgn_disc_seeds(args.out, settings_from_args(args), args.seeds, log=log)
+        print(seeds_table(summary), file=sys.stderr)
+        print(json.dumps({**summary, "variants": {v: {k: x for k, x in r.items() if k != "per_seed"}
+                                                  for v, r in summary["variants"].items()}}, indent=2))
+        return 0
+    summary = ppgn_disc(args.out, settings_from_args(args), log=log)
     print(results_table(summary), file=sys.stderr)
     shown = {**summary, "variants": {name: {k: v for k, v in r.items() if k not in ("curves", "ratio_curves")}
                                      for name, r in summary["variants"].items()}}

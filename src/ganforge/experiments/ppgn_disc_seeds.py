@@ -1,0 +1,97 @@
+"""``ganforge experiment ppgn-disc --seeds N``: the PPGN-disc experiment (``ppgn_disc``) once per seed, in
+``OUT/seed-<s>/``, then every measure as mean ± std over the seeds per variant (seed thesis, KTH 2018).
+
+Each seed trains G and the critics from that seed (E, the domain classifier and the second classifier
+are shared), samples its own MALA chains and is scored alike; finished runs are reused, so an interrupted
+call resumes where it stopped and seeds may be run apart (``--seed s --out OUT/seed-<s>``) and gathered
+here. For the thesis's claims the summary also carries, per critic, the Wasserstein estimate averaged
+over the first and the last tenth of the logged steps (it should fall and level off) and the generator
+steps per second (an fc1 critic should cost less than the image critic).
+
+Written: ``OUT/ppgn_disc_seeds.csv`` (one row per variant: n seeds, then ``<measure>_mean`` and
+``<measure>_std`` with the sample standard deviation, ddof 1) and ``OUT/ppgn_disc_seeds.json`` (the same,
+plus each seed's values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganforge.errors import ConfigError
+from ganforge.experiments.outputs import write_csv, write_json
+from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc
+
+MEASURES = ("class_accuracy", "second_accuracy", "encoder_accuracy", "diversity_ratio", "recon_accuracy",
+            "recon_mse", "ddm", "fid", "steps_per_second", "train_seconds")
+
+
+def w_ends(curve: dict[str, list]) -> tuple[float | None, float | None]:
+    """Mean Wasserstein estimate over the first and the last tenth of a critic's logged steps."""
+    values = curve.get("w") or []
+    if not values:
+        return None, None
+    k = max(1, len(values) // 10)
+    return float(np.mean(values[:k])), float(np.mean(values[-k:]))
+
+
+def seed_values(result: dict[str, Any]) -> dict[str, float | None]:
+    """One seed's numbers for one variant: the measures and ``w_first_<layer>`` / ``w_last_<layer>``."""
+    values = {m: result.get(m) for m in MEASURES}
+    for layer, curve in result.get("curves", {}).items():
+        values[f"w_first_{layer}"], values[f"w_last_{layer}"] = w_ends(curve)
+    return values
+
+
+def mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
+    """(mean, sample std with ddof 1; 0 for one value) of the values that are not None."""
+    got = [float(v) for v in values if v is not None]
+    if not got:
+        return None, None
+    return float(np.mean(got)), float(np.std(got, ddof=1)) if len(got) > 1 else 0.0
+
+
+def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Variant → {"seeds": n, "<measure>_mean", "<measure>_std", "per_seed": {seed: values}}."""
+    variants = list(next(iter(per_seed.values()))["variants"])
+    table = {}
+    for variant in variants:
+        by_seed = {s: seed_values(summary["variants"][variant]) for s, summary in per_seed.items()}
+        keys = list(dict.fromkeys(k for v in by_seed.values() for k in v))
+        row: dict[str, Any] = {"seeds": len(by_seed)}
+        for key in keys:
+            row[f"{key}_mean"], row[f"{key}_std"] = mean_std([v.get(key) for v in by_seed.values()])
+        table[variant] = {**row, "per_seed": by_seed}
+    return table
+
+
+def ppgn_disc_seeds(out_dir: str | Path, settings: DiscSettings, seeds: int, *,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run :func:`ppgn_disc` for seeds ``settings.seed`` … ``settings.seed + seeds - 1`` and aggregate them.
+
+    Returns:
+        The JSON summary: settings, seeds, per variant mean ± std of every measure and each seed's values.
+    """
+    if seeds < 2:
+        raise ConfigError(f"--seeds {seeds}: aggregate at least 2 seeds (one seed is the plain experiment)")
+    out = Path(out_dir)
+    per_seed = {}
+    for seed in range(settings.seed, settings.seed + seeds):
+        log(f"== seed {seed} ({seed - settings.seed + 1} of {seeds}) into {out / f'seed-{seed}'}")
+        per_seed[seed] = ppgn_disc(out / f"seed-{seed}", replace(settings, seed=seed), log=log)
+    table = aggregate(per_seed)
+    rows = [{"variant": v, **{k: x for k, x in r.items() if k != "per_seed"}} for v, r in table.items()]
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    write_csv([{k: row.get(k) for k in keys} for row in rows], out / "ppgn_disc_seeds.csv")
+    first = next(iter(per_seed.values()))
+    summary = {"experiment": "ppgn-disc", "seeds": list(per_seed), "settings": first["settings"],
+               "reduced": first["reduced"], "baseline_train": first["baseline_train"], "variants": table,
+               "total_seconds": round(sum(s["total_seconds"] for s in per_seed.values()), 1),
+               "files": {"csv": str(out / "ppgn_disc_seeds.csv"), "json": str(out / "ppgn_disc_seeds.json"),
+                         "per_seed": {s: p["files"] for s, p in per_seed.items()}}}
+    write_json(summary, out / "ppgn_disc_seeds.json")
+    return summary
