@@ -226,8 +226,8 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, extra, needles):
 
 def test_epochs_follow_the_thesis_relation():
     assert epochs_to_steps(15, warmup=True) == 4979  # the thesis: 15 epochs = 4,979 generator steps
-    assert epochs_to_steps(1, warmup=False) == 375 and epochs_to_steps(2, warmup=False) == 750
+    assert epochs_to_steps(1, warmup=False) == 375 and epochs_to_steps(3, warmup=False) == 1125
     assert steps_to_epochs(4979, warmup=True) == pytest.approx(15.0, abs=1e-12)
     parse = lambda *a: settings_from_args(build_parser().parse_args(["experiment", "ppgn-disc", *a]))  # noqa: E731
-    assert parse("--epochs", "15", "--warmup").steps == 4979 and parse().steps == 375
+    assert parse("--epochs", "15", "--warmup").steps == 4979 and parse().steps == 1125
     assert parse("--minutes-per-variant", "2").steps == 4979 and parse("--steps", "7").steps == 7

@@ -9,9 +9,10 @@ unconditional sample grid, the Wasserstein-estimate curve of every critic (one p
 thesis's Fig. 4), training time and steps, and MALA-approx class samples scored by the domain classifier
 (``ppgn_disc_eval``).
 
-A REDUCED version by default, sized for a 2-core CPU (all six variants in about half an hour): width 0.125
-(the thesis: 1), 375 generator steps = 1 epoch of MNIST at batch 32 with 5 critic steps per generator step
-(the thesis: 15 epochs = 4,979 steps), no warm-up critic schedule (the thesis: 100 critic steps for the
+A REDUCED version by default, sized for a 2-core CPU (all six variants in about half an hour on one core):
+width 0.125 (the thesis: 1), 1,125 generator steps = 3 epochs of MNIST at batch 32 with 5 critic steps per
+generator step (the thesis: 15 epochs = 4,979 steps; with the λs balanced every step 1 epoch already drew
+class-conditional digits at class accuracy 0.5-0.65, so 3 epochs fit the hour with room for 3 seeds), no warm-up critic schedule (the thesis: 100 critic steps for the
 first 25 generator steps and every 500th, which alone would cost 2-8 minutes per variant here), MALA with
 20 chains per class and 100 steps (the thesis: 200 steps). ``epochs_to_steps`` converts epochs with the
 thesis's relation: an epoch is 60,000 / 32 = 1,875 critic batches, and the generator step reuses the last
@@ -58,7 +59,7 @@ from ganforge.variants.base import critic_iterations
 VARIANTS = ("vanilla", "fc1-adv", "fc1-full", "fc1-noadv", "combined", "random")
 THESIS = {"width": 1.0, "epochs": 15, "steps": 4979, "warmup": True, "mala_steps": 200}
 MNIST_TRAIN, BATCH, N_CRITIC = 60000, 32, 5
-DEFAULT_STEPS = 375  # 1 epoch without warm-up
+DEFAULT_STEPS = 1125  # 3 epochs without warm-up
 
 
 def _reduced_mala() -> MALASettings:
