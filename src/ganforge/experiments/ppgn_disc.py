@@ -12,11 +12,12 @@ thesis's Fig. 4), training time and steps, and MALA-approx class samples scored 
 A REDUCED version by default, sized for a 2-core CPU (all six variants in about half an hour on one core):
 width 0.125 (the thesis: 1), 1,125 generator steps = 3 epochs of MNIST at batch 32 with 5 critic steps per
 generator step (the thesis: 15 epochs = 4,979 steps; with the λs balanced every step 1 epoch already drew
-class-conditional digits at class accuracy 0.5-0.65, so 3 epochs fit the hour with room for 3 seeds), no warm-up critic schedule (the thesis: 100 critic steps for the
-first 25 generator steps and every 500th, which alone would cost 2-8 minutes per variant here), MALA with
-20 chains per class and 100 steps (the thesis: 200 steps). ``epochs_to_steps`` converts epochs with the
-thesis's relation: an epoch is 60,000 / 32 = 1,875 critic batches, and the generator step reuses the last
-critic batch, so 15 epochs with warm-up are exactly 4,979 generator steps.
+class-conditional digits at class accuracy 0.5-0.65, so 3 epochs fit the hour with room for 3 seeds), no
+warm-up critic schedule (the thesis: 100 critic steps for the first 25 generator steps and every 500th, which
+alone would cost 2-8 minutes per variant here), MALA with 20 chains per class and 100 steps (the thesis: 200
+steps). ``epochs_to_steps`` converts epochs with the thesis's relation: an epoch is 60,000 / 32 = 1,875 critic
+batches, and the generator step reuses the last critic batch, so 15 epochs with warm-up are exactly 4,979
+generator steps.
 
 The encoder E is an MNIST classifier of the same width (``ganforge classifier train``), trained once with
 seed ``seed + 1`` into ``<data cache>/classifiers/mnist-ppgn-encoder-w<width>`` (or ``encoder``) and reused
