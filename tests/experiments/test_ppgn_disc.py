@@ -165,6 +165,9 @@ def test_new_columns_reconstructions_and_gradient_curves(env, monkeypatch):
         assert float(row["lambda_fc1"]) == pytest.approx(last_logged(env["out"] / "runs" / row["variant"],
                                                                      "lambda_fc1"), rel=1e-12)
     assert Image.open(env["out"] / "ppgn_disc_gradients.png").size[0] > 600
+    for row in rows(env["out"]):  # 10 test images above their 10 reconstructions
+        assert Image.open(env["out"] / "samples" / f"{row['variant']}-reconstructions.png").size == (10 * 30 + 2,
+                                                                                                    2 * 30 + 2)
 
 
 def with_option(args: list[str], flag: str, value: str) -> list[str]:

@@ -194,8 +194,9 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     start = time.perf_counter()
     scores = ev.score_samples(embed, test_features, samples["images"], samples["classes"], samples["pixel_range"],
                               second=second, seed=settings.seed)
-    scores.update(ev.reconstruction_scores(run_dir, embed, settings.n_recon, seed=settings.seed))
-    files = {"run": str(run_dir), "samples": str(unconditional),
+    recon_grid = out / "samples" / f"{variant}-reconstructions.png"
+    scores.update(ev.reconstruction_scores(run_dir, embed, settings.n_recon, seed=settings.seed, grid=recon_grid))
+    files = {"run": str(run_dir), "samples": str(unconditional), "reconstructions": str(recon_grid),
              **ev.write_samples(samples, settings.per_class, settings.grid_columns, out / "samples", variant)}
     curves = ev.w_curves(run_dir, list(cfg.model.critics))
     ratios = ev.ratio_curves(run_dir, list(cfg.model.critics))

@@ -132,8 +132,10 @@ def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tens
 
 
 @torch.no_grad()
-def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int) -> dict[str, float]:
-    """G(E(x)) for ``n`` test images x: share the domain classifier labels as x's class, and the MSE."""
+def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
+                          grid: Path | None = None) -> dict[str, float]:
+    """G(E(x)) for ``n`` test images x: share the domain classifier labels as x's class, and the MSE; with
+    ``grid``, a PNG of the first 10 images x (top row) above their reconstructions G(E(x)) (bottom row)."""
     session = open_run(run_dir)
     E, G = session.nets["encoder"], session.nets["generator"]
     device = next(G.parameters()).device
@@ -141,6 +143,8 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int) 
     recon = torch.cat([G(E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"]).float().cpu()
                        for i in range(0, len(images), 500)])
     hit = embed(recon, pixel_range, "logits").argmax(1) == labels
+    if grid is not None:
+        save_grid(torch.cat([images[:10], recon[:10]]), grid, nrow=min(10, len(images)), pixel_range=pixel_range)
     return {"recon_accuracy": float(hit.double().mean()), "recon_mse": float((recon - images).square().mean())}
 
 
