@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_checks import one_line_error
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
@@ -45,16 +46,6 @@ def capped(*args: str, env: dict | None = None, timeout: float = 120) -> subproc
     """Run ``python -m ganforge ARGS`` with its address space capped at CAP."""
     return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **ONE_THREAD, **(env or {})}, preexec_fn=_limit_memory)
-
-
-def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ganforge: error: "), result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

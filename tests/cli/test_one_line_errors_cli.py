@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_checks import one_line_error
 
 import ganforge
 from ganforge.cli import main as cli_main
@@ -34,16 +35,6 @@ def ganforge_cli(*args: str, env: dict | None = None, timeout: float = 60) -> su
     """The real entry point; the timeout turns a hang (a FIFO opened for reading) into a failure."""
     return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **ONE_THREAD, **(env or {})})
-
-
-def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ganforge: error: "), result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
