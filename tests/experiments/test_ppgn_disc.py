@@ -162,6 +162,10 @@ def test_new_columns_reconstructions_and_gradient_curves(env, monkeypatch):
         assert float(row["recon_mse"]) == pytest.approx(float((recon - images).square().mean()), rel=1e-5)
         ratio = result["ratio_curves"]["fc1"]
         assert len(ratio["step"]) == len(ratio["ratio"]) >= 1 and all(v > 0 for v in ratio["ratio"])
+        lambdas = [r["lambda_fc1"] for r in map(json.loads, (env["out"] / "runs" / row["variant"] / "log.jsonl")
+                                              .read_text().splitlines()) if "grad_adv_fc1" in r]
+        assert ratio["ratio_at_lambda_1"] == pytest.approx([v / lam for v, lam in zip(ratio["ratio"], lambdas,
+                                                                                       strict=True)], rel=1e-12)
         assert float(row["lambda_fc1"]) == pytest.approx(last_logged(env["out"] / "runs" / row["variant"],
                                                                      "lambda_fc1"), rel=1e-12)
     assert Image.open(env["out"] / "ppgn_disc_gradients.png").size[0] > 600

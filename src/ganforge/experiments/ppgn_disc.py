@@ -206,7 +206,8 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
               "score_seconds": round(time.perf_counter() - start, 2),
               "final_w": {layer: values[-1] if values else None for layer, (_, values) in curves.items()},
               "curves": {layer: {"step": s, "w": v} for layer, (s, v) in curves.items()},
-              "ratio_curves": {layer: {"step": s, "ratio": v} for layer, (s, v) in ratios.items()},
+              "ratio_curves": {layer: {"step": s, "ratio": v, "ratio_at_lambda_1": u}
+                               for layer, (s, v, u) in ratios.items()},
               "lambdas": final_lambdas(run_dir, list(cfg.model.critics)), "files": files}
     log(f"[{variant}] {result['steps']} steps in {result['train_seconds']:.0f} s; DDM {scores['ddm']:.4f} FID "
         f"{scores['fid']:.3f} class accuracy {scores['class_accuracy']:.3f} (second classifier "
@@ -278,8 +279,9 @@ def _curves(result: dict) -> dict[str, tuple[list[int], list[float]]]:
     return {layer: (c["step"], c["w"]) for layer, c in result["curves"].items()}
 
 
-def _ratios(result: dict) -> dict[str, tuple[list[int], list[float]]]:
-    return {layer: (c["step"], c["ratio"]) for layer, c in result.get("ratio_curves", {}).items()}
+def _ratios(result: dict) -> dict[str, tuple[list[int], list[float], list[float]]]:
+    return {layer: (c["step"], c["ratio"], c["ratio_at_lambda_1"])
+            for layer, c in result.get("ratio_curves", {}).items()}
 
 
 def _reduced(s: DiscSettings) -> bool:

@@ -52,15 +52,20 @@ def w_curves(run_dir: Path, critics: list[str]) -> dict[str, tuple[list[int], li
     return curves
 
 
-def ratio_curves(run_dir: Path, critics: list[str]) -> dict[str, tuple[list[int], list[float]]]:
-    """Per critic layer: (logged steps, ``grad_adv_<layer>`` / ``grad_img``), the weighted adversarial term's
-    gradient norm on G over the image term's (1: balanced; far above 1: the image term is drowned)."""
-    curves: dict[str, tuple[list[int], list[float]]] = {layer: ([], []) for layer in critics}
+def ratio_curves(run_dir: Path, critics: list[str]) -> dict[str, tuple[list[int], list[float], list[float]]]:
+    """Per critic layer: (logged steps, ``grad_adv_<layer>`` / ``grad_img``, the same at λ_i = 1).
+
+    The first ratio is the weighted adversarial term's gradient norm on G over the image term's as the run
+    trained (1: balanced); the second divides out λ_i, showing what the thesis's λ = 1 would have given
+    (far above 1: the image term drowned)."""
+    curves: dict[str, tuple[list[int], list[float], list[float]]] = {layer: ([], [], []) for layer in critics}
     for record in read_log(run_dir / "log.jsonl").records:
         for layer in critics:
             if record.get(f"grad_adv_{layer}") is not None and record.get("grad_img"):
+                ratio = float(record[f"grad_adv_{layer}"]) / float(record["grad_img"])
                 curves[layer][0].append(int(record["step"]))
-                curves[layer][1].append(float(record[f"grad_adv_{layer}"]) / float(record["grad_img"]))
+                curves[layer][1].append(ratio)
+                curves[layer][2].append(ratio / float(record[f"lambda_{layer}"]))
     return curves
 
 
@@ -169,11 +174,17 @@ def plot_curves(curves: dict[str, dict[str, tuple[list[int], list[float]]]], pat
     return write_panels(panels, path, "PPGN-disc: E[D(real)] - E[D(fake)] of every critic over training", columns=3)
 
 
-def plot_ratios(curves: dict[str, dict[str, tuple[list[int], list[float]]]], path: Path) -> Path:
-    """One panel per variant, one line per critic: ||∇_G λ_i adv_i|| / ||∇_G λ_img L_img|| over training."""
-    panels = [Panel(variant, "generator step", "adversarial / image gradient on G",
-                    series={CRITIC_NAMES.get(layer, f"D_{layer}"): (steps, values, None)
-                            for layer, (steps, values) in per_critic.items()})
-              for variant, per_critic in curves.items() if any(steps for steps, _ in per_critic.values())]
+def plot_ratios(curves: dict[str, dict[str, tuple[list[int], list[float], list[float]]]], path: Path) -> Path:
+    """One panel per variant: per critic ||∇_G λ_i adv_i|| / ||∇_G λ_img L_img|| as trained, and at λ_i = 1."""
+    panels = []
+    for variant, per_critic in curves.items():
+        series = {}
+        for layer, (steps, trained, unit) in per_critic.items():
+            name = CRITIC_NAMES.get(layer, f"D_{layer}")
+            series[f"{name} as trained"] = (steps, trained, None)
+            series[f"{name} at λ = 1"] = (steps, unit, None)
+        if any(steps for steps, _, _ in per_critic.values()):
+            panels.append(Panel(variant, "generator step", "adversarial / image gradient on G", series=series,
+                                hline=("balanced", 1.0), logy=True))
     return write_panels(panels, path, "PPGN-disc: gradient of each adversarial term on G over the image term's",
                         columns=3)
