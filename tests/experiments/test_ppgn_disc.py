@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -127,6 +128,7 @@ def test_within_class_spread_by_hand():
     f = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
     classes = torch.tensor([0, 0, 1, 1, 2])  # class 2 has one sample: no pair, left out
     assert within_class_spread(f, classes) == pytest.approx((5.0 + 1.0) / 2, rel=1e-12)
+    assert math.isnan(within_class_spread(f[:1], classes[:1]))  # one sample per class: no pair at all
 
 
 def test_diversity_and_second_classifier_on_real_and_collapsed_sets(env, monkeypatch):

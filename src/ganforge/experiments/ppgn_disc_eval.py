@@ -116,14 +116,15 @@ def score_samples(embed: Embedder, test_features: torch.Tensor, images: torch.Te
 
 
 def within_class_spread(features: torch.Tensor, classes: torch.Tensor) -> float:
-    """Mean over classes of the mean pairwise L2 distance between the features (N, D) of one class."""
+    """Mean over classes of the mean pairwise L2 distance between the features (N, D) of one class
+    (classes with one sample are left out; nan when no class has two)."""
     spreads = []
     for c in classes.unique().tolist():
         f = features[classes == c].double()
         if len(f) > 1:
             d = torch.cdist(f, f)
             spreads.append(float(d.sum() / (len(f) * (len(f) - 1))))
-    return float(np.mean(spreads))
+    return float(np.mean(spreads)) if spreads else float("nan")  # nan: no class has two samples
 
 
 def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tensor, *, seed: int) -> dict[str, float]:
