@@ -172,7 +172,32 @@ def test_coarse_to_fine_sampling_equals_the_manual_composition(conditional):
     assert torch.equal(figure[:4, :, ::4, ::4], levels[2]) and torch.equal(figure[8:], levels[0])
 
 
+@pytest.mark.parametrize("d_steps,expected", [("[1]", [1, 1, 1]), ("[3]", [3, 3, 3]), ("[1,2,4]", [1, 2, 4])])
+def test_d_steps_gives_k_critic_updates_per_generator_update_per_level(d_steps, expected):
+    """Counted with optimizer hooks: level k's D takes k updates, each further one on a fresh batch, and its G
+    one; the batches drawn are the step's one plus the extra D updates'."""
+    cfg, spec, nets, opts = tiny(MNIST, f"model.d_steps={d_steps}")
+    counts = {name: 0 for name in opts}
+    for name, opt in opts.items():
+        opt.register_step_post_hook(lambda *_, name=name: counts.__setitem__(name, counts[name] + 1))
+    batches = []
+
+    def next_batch():
+        gen = torch.Generator().manual_seed(len(batches))
+        batches.append(torch.rand(5, 1, 28, 28, generator=gen) * 2 - 1)
+        return batches[-1], torch.arange(5) % 10
+
+    ctx = StepContext(cfg=cfg, nets=nets, optimizers=opts, next_batch=next_batch, step=0, device=CPU)
+    logs = spec.train_step(ctx)
+    assert counts == {**{f"critic_{k}": n for k, n in enumerate(expected)}, **{f"generator_{k}": 1 for k in range(3)}}
+    assert len(batches) == 1 + sum(n - 1 for n in expected)
+    assert all(torch.isfinite(v) for v in logs.values())
+
+
 def test_config_and_data_checks():
+    for bad in ("[1,2]", "[0]"):
+        with pytest.raises(ConfigError, match="model.d_steps"):
+            C.resolve(sets=[*TINY, f"model.d_steps={bad}"])
     for bad, key in (("model.level=3", "model.level"), ("model.level=fine", "model.level"),
                      ("model.dropout=1", "model.dropout"), ("model.levels=0", "model.levels"),
                      ("model.blur_sigma=0", "model.blur_sigma")):

@@ -14,7 +14,9 @@ GAN on I_K (no l). The paper feeds D one real or generated h at random with equa
 D update uses the B real and B generated band-pass images of one batch (the same expectation). G_k
 minimises -log D_k(G_k(z_k, l_k), l_k) (``g_loss`` non-saturating, as the authors' Torch code does) or
 the saturating log(1 - D) (``minimax``). One step: for every level in ``model.level`` (``all`` or one
-index k), one D_k update then one G_k update with fresh noise, on one real batch; the losses of
+index k), ``d_steps`` D_k updates (k of Goodfellow's Algorithm 1; default 1, the paper's; one count for all
+levels or one per level, finest first; each further update takes a fresh real batch, as the authors' code
+does with its flag) then one G_k update with fresh noise; the losses of
 different levels share nothing, so a level trained alone (``model.level=k``: only G_k and D_k get
 optimizers and updates) follows the same recipe as in ``all``. Every run holds the nets of every level
 (one checkpoint layout; sampling always works), untrained levels stay at their initialisation;
@@ -70,6 +72,7 @@ class LAPGANConfig(ModelConfig):
     dropout: float = 0.5
     blur_sigma: float = 1.0
     g_loss: Literal["minimax", "non-saturating"] = "non-saturating"
+    d_steps: list[int] = field(default_factory=lambda: [1])  # k D updates per G update (all levels, or per level)
     optim_g: OptimConfig = field(default_factory=_paper_sgd)
     optim_d: OptimConfig = field(default_factory=_paper_sgd)
 
@@ -81,6 +84,9 @@ class LAPGANConfig(ModelConfig):
             raise ConfigError(f"config key 'model.dropout': must be in [0, 1), got {self.dropout}")
         if not self.blur_sigma > 0:
             raise ConfigError(f"config key 'model.blur_sigma': must be > 0, got {self.blur_sigma}")
+        if len(self.d_steps) not in (1, self.levels) or min(self.d_steps, default=0) < 1:
+            raise ConfigError(f"config key 'model.d_steps': one count >= 1 for every level, or one per level "
+                              f"({self.levels}, finest first), got {self.d_steps}; e.g. --set model.d_steps=[1,1,3]")
         if self.level != "all" and not (self.level.isdigit() and int(self.level) < self.levels):
             raise ConfigError(f"config key 'model.level': expected 'all' or a level index 0..{self.levels - 1} "
                               f"(0 = finest), got {self.level!r}")
@@ -156,15 +162,18 @@ def level_targets(pyramid: list[torch.Tensor], level: int, sigma: float) -> tupl
     return pyramid[level] - low, low
 
 
-def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
-               y: torch.Tensor | None) -> dict[str, torch.Tensor]:
-    """One D_k update, then one G_k update with fresh z_k, on (h_k, l_k) of one real batch (Eq. 2)."""
+def level_d_steps(m: LAPGANConfig, k: int) -> int:
+    """k, the D_k updates per G_k update at level ``k`` (``model.d_steps``: one for all levels, or per level)."""
+    return m.d_steps[0] if len(m.d_steps) == 1 else m.d_steps[k]
+
+
+def critic_update(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
+                  y: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """One D_k update on (h_k, l_k) of one real batch against G_k's samples (Eq. 2)."""
     m: LAPGANConfig = ctx.cfg.model  # type: ignore[assignment]
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     h, low = level_targets(pyramid, k, m.blur_sigma)
     batch, labels = h.shape[0], None if y is None else torch.cat([y, y])
-    D_k = D.levels[k]
-    set_requires_grad(D_k, True)
     with torch.no_grad(), ctx.autocast():
         fake = G(k, generator_input(level_noise(k, batch, G, device=ctx.device), low), y)
     with ctx.autocast():  # one pass over real and generated (no batch statistics in D)
@@ -172,15 +181,32 @@ def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
     real_s, fake_s = scores[:batch], scores[batch:]
     loss_d = discriminator_loss("minimax", real_s, fake_s)
     _update(ctx.optimizers[f"critic_{k}"], loss_d)
+    return {f"loss_d_{k}": loss_d.detach(), f"d_real_{k}": torch.sigmoid(real_s.detach()).mean(),
+            f"d_fake_{k}": torch.sigmoid(fake_s.detach()).mean()}
+
+
+def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
+               y: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """k D_k updates (the first on this step's batch, each further one on a fresh batch, as in Goodfellow's
+    Algorithm 1), then one G_k update with fresh z_k on the last batch's l_k (Eq. 2)."""
+    m: LAPGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    G, D = ctx.nets["generator"], ctx.nets["critic"]
+    D_k = D.levels[k]
+    set_requires_grad(D_k, True)
+    for i in range(level_d_steps(m, k)):
+        if i > 0:
+            x, labels = ctx.next_batch()
+            pyramid, y = gaussian_pyramid(x, m.levels, m.blur_sigma), one_hot(labels, G.num_classes)
+        logs = critic_update(ctx, k, pyramid, y)
     set_requires_grad(D_k, False)  # G_k's step computes no weight gradients for D_k
+    h, low = level_targets(pyramid, k, m.blur_sigma)
     with ctx.autocast():
-        fake = G(k, generator_input(level_noise(k, batch, G, device=ctx.device), low), y)
+        fake = G(k, generator_input(level_noise(k, h.shape[0], G, device=ctx.device), low), y)
         g_scores = D(k, critic_input(fake.to(h.dtype), low), y).float()
     loss_g = generator_loss(m.g_loss, g_scores)
     _update(ctx.optimizers[f"generator_{k}"], loss_g)
     set_requires_grad(D_k, True)
-    return {f"loss_d_{k}": loss_d.detach(), f"loss_g_{k}": loss_g.detach(),
-            f"d_real_{k}": torch.sigmoid(real_s.detach()).mean(), f"d_fake_{k}": torch.sigmoid(fake_s.detach()).mean()}
+    return {**logs, f"loss_g_{k}": loss_g.detach()}
 
 
 def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
