@@ -63,8 +63,13 @@ def run_workers(code: str, world: int = 2, timeout: float = 120) -> list[subproc
     return results
 
 
+# Workers leave as `python -m ganforge` does under torchrun (ganforge/__main__.py): flush, then os._exit,
+# skipping the interpreter teardown where gloo now and then aborts a finished worker (SIGABRT).
+EXIT = "import sys; sys.stdout.flush(); sys.stderr.flush(); os._exit(status)"
+
+
 def cli_code(*args: str) -> str:
-    return f"from ganforge.cli import main; raise SystemExit(main({list(args)!r}))"
+    return f"import os; from ganforge.cli import main; status = main({list(args)!r}); {EXIT}"
 
 
 def log_records(run: Path) -> list[dict]:
@@ -169,7 +174,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path) -> None:
     args = ["train", *TOY, *SGD]
     shared_noise_train(1, 0, [*args, "--out", str(single)])
     code = (f"import runpy, os; f = runpy.run_path({__file__!r})['shared_noise_train']; "
-            f"f(2, int(os.environ['RANK']), {[*args, '--out', str(double)]!r})")
+            f"f(2, int(os.environ['RANK']), {[*args, '--out', str(double)]!r}); status = 0; {EXIT}")
     run_workers(code)
     for one, two in zip(log_records(single), log_records(double), strict=True):
         for key in LOSSES:
