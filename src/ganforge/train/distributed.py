@@ -38,6 +38,7 @@ import numpy as np
 import safetensors.torch
 import torch
 import torch.distributed as dist
+from safetensors.torch import load as tensors_from_bytes  # safetensors' parser: no pickle, no torch.load
 from torch import nn
 
 from ganforge.config import Config
@@ -167,7 +168,7 @@ class Workers:
         if blob is None:
             torch.manual_seed(rank_seed(session.cfg.train.seed, self.rank, session.step if restored else 0))
             return
-        tensors = safetensors.torch.load(bytes(blob.cpu().numpy()))
+        tensors = tensors_from_bytes(bytes(blob.cpu().numpy()))
         restore_rng_state(tensors, json.loads(bytes(tensors.pop("json").numpy())))
 
     def sync_buffers(self, nets: dict[str, nn.Module]) -> None:
