@@ -109,6 +109,30 @@ def test_scores_equal_independent_computations_on_the_saved_samples(env, monkeyp
         assert float(row["fid"]) == pytest.approx(fid(test_f, logits), rel=1e-4)
 
 
+def test_reference_run_is_scored_like_the_variants(env, monkeypatch):
+    """--reference-run's yardstick: n samples of that run's generator, DDM and FID against the same test
+    features, equal to a recomputation from the generator's samples; and it shows in the text table."""
+    from ganforge.cli.ppgn_disc_cmd import results_table
+    from ganforge.experiments.ppgn_disc_eval import reference_scores
+    from ganforge.metrics.evaluate import samples_from_run
+
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    embed = Embedder.load("mnist", env["clf"])
+    _, test_f, _ = embed.real("test", 300, 0)
+    run = env["out"] / "runs" / "random"
+    ref = reference_scores(str(run), embed, test_f, 30, seed=2)
+    images, pixel_range, _ = samples_from_run(run, 30, seed=2)
+    net, _ = load_classifier(env["clf"])
+    with torch.no_grad():
+        logits = net(convert_range(images, pixel_range, net.pixel_range))
+    assert images.shape == (30, 1, 28, 28) and ref["n"] == 30 and ref["run"] == str(run)
+    assert ref["fid"] == pytest.approx(fid(test_f, logits), rel=1e-4)
+    assert ref["ddm"] == pytest.approx(ddm(test_f, logits), rel=1e-5)
+    summary = json.loads((env["out"] / "ppgn_disc.json").read_text())
+    summary["baseline_train"]["reference"] = ref
+    assert f"{ref['fid']:.3f}" in results_table(summary).splitlines()[-1]
+
+
 def test_class_accuracy_on_labelled_real_images(env, monkeypatch):
     """On real test images the score is the classifier's accuracy; shuffled labels score lower."""
     monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))

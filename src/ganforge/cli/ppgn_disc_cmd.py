@@ -16,8 +16,8 @@ domain classifier (not PPGN's encoder E) against the MNIST test set: OUT/ppgn_di
 
 REDUCED by default, sized for a 2-core CPU (about 30 minutes for all six variants on one core): width 0.125
 (thesis 1), 1,125 generator steps = 3 epochs (thesis 15 epochs = 4,979 steps), no warm-up critic schedule (thesis: on),
-MALA 20 chains per class x 100 steps (thesis 200 steps). The thesis's setting: --width 1 --epochs 15 --warmup
---mala-steps 200. E (an MNIST classifier of the same width) is trained once and cached."""
+MALA 20 chains per class x 200 steps (the thesis's). The thesis's setting: --width 1 --epochs 15 --warmup.
+E (an MNIST classifier of the same width) is trained once and cached."""
 
 
 def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,10 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-recon", type=int, default=1000, help="test images reconstructed as G(E(x))")
     parser.add_argument("--per-class", type=int, default=20, help="MALA chains (samples) per class")
     parser.add_argument("--grid-columns", type=int, default=10, help="columns of each MALA class grid")
-    parser.add_argument("--mala-steps", type=int, default=100, help="MALA steps per chain (thesis 200)")
+    parser.add_argument("--reference-run", default=None,
+                        help="a run folder (e.g. runs/demo) whose generator's samples are scored alike, at the "
+                             "same sample count, as a yardstick for DDM and FID")
+    parser.add_argument("--mala-steps", type=int, default=200, help="MALA steps per chain (default: the thesis's 200)")
     parser.add_argument("--eps1", type=float, default=1e-2, help="MALA weight of R(h) - h")
     parser.add_argument("--eps2", type=float, default=1.0, help="MALA weight of the class gradient")
     parser.add_argument("--eps3", type=float, default=1e-15, help="MALA noise standard deviation")
@@ -74,7 +77,8 @@ def settings_from_args(args: argparse.Namespace):
                         steps=steps, minutes_per_variant=args.minutes_per_variant, warmup=args.warmup,
                         seed=args.seed, encoder=args.encoder, encoder_epochs=args.encoder_epochs,
                         classifier=args.classifier, second_classifier=args.second_classifier,
-                        n_recon=args.n_recon, per_class=args.per_class, grid_columns=args.grid_columns,
+                        n_recon=args.n_recon, reference_run=args.reference_run, per_class=args.per_class,
+                        grid_columns=args.grid_columns,
                         n_test=args.n_test, mala=mala, sets=tuple(args.sets))
 
 
@@ -90,6 +94,9 @@ def results_table(summary: dict) -> str:
                      f"{r['diversity_ratio']:>8.3f}{r['recon_accuracy']:>7.3f}  {w}")
     base = summary["baseline_train"]
     lines.append(f"{'train set':<10}{'':>11}{'':>7}{'':>9}{base['ddm']:>9.4f}{base['fid']:>9.3f}  (n = {base['n']})")
+    if ref := base.get("reference"):
+        lines.append(f"{'reference':<10}{'':>11}{'':>7}{'':>9}{ref['ddm']:>9.4f}{ref['fid']:>9.3f}  "
+                     f"(n = {ref['n']}, {ref['run']})")
     return "\n".join(lines)
 
 

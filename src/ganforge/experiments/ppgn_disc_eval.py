@@ -16,6 +16,7 @@ with the domain classifier of the evaluation suite (a network other than the run
    of each class (``diversity_ratio``; 1 = as varied as real digits).
 4. Reconstructions: G(E(x)) of test images, the share that the domain classifier labels as x's class
    (``recon_accuracy``) and their mean squared error (``recon_mse``).
+5. A yardstick: DDM and FID of as many samples of another run (e.g. the 10-minute demo's), scored alike.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ganforge.data.cache import save_npz_atomic
 from ganforge.experiments.outputs import Panel, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
+from ganforge.metrics.evaluate import samples_from_run
 from ganforge.metrics.features import load_real
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.grids import save_grid
@@ -189,3 +191,12 @@ def plot_ratios(curves: dict[str, dict[str, tuple[list[int], list[float], list[f
                                 hline=("balanced", 1.0), logy=True))
     return write_panels(panels, path, "PPGN-disc: gradient of each adversarial term on G over the image term's",
                         columns=3)
+
+
+def reference_scores(run: str, embed: Embedder, test_features: torch.Tensor, n: int, seed: int) -> dict[str, Any]:
+    """DDM and FID of ``n`` samples of another run's generator against the same test features: a yardstick
+    at the same sample count (FID is biased upwards at small n, so only equal-n figures compare)."""
+    images, pixel_range, _ = samples_from_run(run, n, seed=seed)
+    features = embed(images, pixel_range, "logits")
+    return {"run": str(run), "n": n, "ddm": ddm(test_features, features),
+            "fid": fid(test_features, features)}
