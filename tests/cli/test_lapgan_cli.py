@@ -89,6 +89,28 @@ def test_assembling_one_runs_levels_reproduces_its_samples(runs, tmp_path):
     assert Image.open(tmp_path / "levels.png").size == (6 * TILE + 2, 3 * TILE + 2)
 
 
+def test_levels_npz_brings_every_level_to_full_size_with_the_pyramids_u(runs, tmp_path):
+    """PREFIX-level<k>.npz holds u^k(I~_k): level 0 is the final sample, level k the level-k sample upsampled
+    k times by the pyramid's u, recomputed here from sample_levels with the same seed."""
+    from ganforge.data.transforms import pyramid_up
+    from ganforge.variants.lapgan import sample_levels
+
+    prefix, final = tmp_path / "lv", tmp_path / "final.npz"
+    assert main(["sample", "--run", str(runs["all"]), "--n", "5", "--seed", "3", "--npz", str(final),
+                 "--levels-npz", str(prefix)]) == 0
+    session = open_run(runs["all"])
+    with torch.no_grad():
+        levels = sample_levels(session.nets, session.cfg, 5, generator=torch.Generator().manual_seed(3))
+    sigma = session.cfg.model.blur_sigma
+    expected = [levels[0], pyramid_up(levels[1], sigma), pyramid_up(pyramid_up(levels[2], sigma), sigma)]
+    for k, want in enumerate(expected):
+        got = np.load(f"{prefix}-level{k}.npz")
+        assert got["samples"].shape == (5, 1, 28, 28) and list(got["pixel_range"]) == [-1.0, 1.0]
+        torch.testing.assert_close(torch.from_numpy(got["samples"]), want, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(np.load(f"{prefix}-level0.npz")["samples"], np.load(final)["samples"])
+    assert not np.allclose(expected[2].numpy(), expected[1].numpy())  # the levels differ
+
+
 def one_line_error(capsys, argv: list[str], *needles: str) -> str:
     capsys.readouterr()
     assert main(argv) == 2

@@ -2,6 +2,8 @@
 
 ``--levels FILE.png`` writes one row per pyramid level, coarsest first, each upsampled to full size by
 pixel replication, with the final samples I~_0 in the last row (like the paper's sampling figure).
+``--levels-npz PREFIX`` writes each level brought to full size by the pyramid's u as PREFIX-level<k>.npz,
+so that ``ganforge evaluate --fake`` scores every level with the domain classifier (classes, KL).
 ``--lapgan-levels RUN0,RUN1,...`` samples with level k's generator taken from RUN_k, so levels trained
 alone (``--set model.level=k``) combine into one model; ``--run`` gives the config and data shape, and
 each RUN_k must have trained level k (or all levels) of the same pyramid.
@@ -23,13 +25,15 @@ def add_lapgan_args(parser: argparse.ArgumentParser) -> None:
     """The LAPGAN options of ``ganforge sample``."""
     parser.add_argument("--levels", metavar="FILE.png", help="lapgan runs: write a grid with one row per pyramid "
                         "level (coarse levels upsampled to full size), --n samples a row")
+    parser.add_argument("--levels-npz", metavar="PREFIX", help="lapgan runs: write PREFIX-level<k>.npz per level, "
+                        "I~_k brought to full size by the pyramid's u (k times), for `evaluate --fake` per level")
     parser.add_argument("--lapgan-levels", metavar="RUN0,RUN1,...", help="lapgan runs: take level k's generator "
                         "from RUN_k (runs trained one level each with --set model.level=k)")
 
 
 def wants_lapgan(args: argparse.Namespace) -> bool:
     """Whether ``sample`` needs the LAPGAN path (any LAPGAN-only option given)."""
-    return args.levels is not None or args.lapgan_levels is not None
+    return any(getattr(args, key) is not None for key in ("levels", "levels_npz", "lapgan_levels"))
 
 
 def sample_lapgan_command(args: argparse.Namespace) -> int:
@@ -45,7 +49,8 @@ def sample_lapgan_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     session = open_run(Path(args.run), step=args.step)
     if session.spec.name != "lapgan":
-        raise ConfigError(f"--levels and --lapgan-levels need a lapgan run; {args.run} is a {session.spec.name!r} run")
+        raise ConfigError(f"--levels, --levels-npz and --lapgan-levels need a lapgan run; {args.run} is a "
+                          f"{session.spec.name!r} run")
     if args.ema and not session.ema:
         raise ConfigError("this run has no EMA generator (train.ema was 0); drop --ema")
     nets = {**session.nets, **(session.ema if args.ema else {})}
@@ -65,7 +70,24 @@ def sample_lapgan_command(args: argparse.Namespace) -> int:
     if args.npz:
         np.savez(args.npz, samples=levels[0].numpy(), pixel_range=np.array(pixel_range))
         print(f"samples: {args.npz} {tuple(levels[0].shape)}")
+    if args.levels_npz:
+        for k, full in enumerate(levels_full_size(levels, session.cfg.model.blur_sigma)):
+            np.savez(f"{args.levels_npz}-level{k}.npz", samples=full.numpy(), pixel_range=np.array(pixel_range))
+        print(f"levels at full size: {args.levels_npz}-level0..{len(levels) - 1}.npz")
     return 0
+
+
+def levels_full_size(levels: list, sigma: float) -> list:
+    """[I~_0, u(I~_1), u(u(I~_2)), ...]: every level brought to full size by the pyramid's upsampling u (the
+    low-pass image that the next finer generator would receive), so one classifier can score every level."""
+    from ganforge.data.transforms import pyramid_up
+
+    out = []
+    for k, image in enumerate(levels):
+        for _ in range(k):
+            image = pyramid_up(image, sigma)
+        out.append(image)
+    return out
 
 
 def load_level_generators(generator, runs: list[str], session, *, ema: bool) -> None:
