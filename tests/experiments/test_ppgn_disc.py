@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from ganforge.cli import build_parser  # noqa: E402
 from ganforge.cli import main as cli_main  # noqa: E402
 from ganforge.cli.ppgn_disc_cmd import settings_from_args  # noqa: E402
 from ganforge.experiments.ppgn_disc import epochs_to_steps, steps_to_epochs  # noqa: E402
-from ganforge.experiments.ppgn_disc_eval import score_samples, within_class_spread  # noqa: E402
+from ganforge.experiments.ppgn_disc_eval import score_samples  # noqa: E402
 from ganforge.experiments.real_features import Embedder  # noqa: E402
 from ganforge.metrics import ddm, fid  # noqa: E402
 from ganforge.metrics.features import convert_range, load_real  # noqa: E402
@@ -146,13 +145,6 @@ def test_class_accuracy_on_labelled_real_images(env, monkeypatch):
     assert scores["ddm"] == pytest.approx(ddm(test_f, test_f), rel=1e-6)
     wrong = score_samples(embed, test_f, images, labels.roll(1), pixel_range)["class_accuracy"]
     assert wrong < scores["class_accuracy"] - 0.3
-
-
-def test_within_class_spread_by_hand():
-    f = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
-    classes = torch.tensor([0, 0, 1, 1, 2])  # class 2 has one sample: no pair, left out
-    assert within_class_spread(f, classes) == pytest.approx((5.0 + 1.0) / 2, rel=1e-12)
-    assert math.isnan(within_class_spread(f[:1], classes[:1]))  # one sample per class: no pair at all
 
 
 def test_diversity_and_second_classifier_on_real_and_collapsed_sets(env, monkeypatch):

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ganforge.cli.compare_cmd import DESCRIPTION as COMPARE
+from ganforge.cli.compare_cmd import add_compare_args
 from ganforge.cli.modnet_cmd import add_augmentation_args
 from ganforge.cli.ppgn_disc_cmd import DESCRIPTION as PPGN_DISC
 from ganforge.cli.ppgn_disc_cmd import add_ppgn_disc_args
@@ -32,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pd = names.add_parser("ppgn-disc", help="PPGN-h with encoder-layer critics, six variants (reduced CPU version "
                           "by default)", description=PPGN_DISC, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_ppgn_disc_args(pd)
+    cmp = names.add_parser("compare", help="several MNIST GANs under one budget (steps or minutes) over seeds, "
+                           "scored alike", description=COMPARE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_compare_args(cmp)
 
 
 def _common(parser: argparse.ArgumentParser, name: str) -> None:

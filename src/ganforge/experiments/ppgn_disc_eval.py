@@ -32,6 +32,7 @@ from ganforge.data.cache import save_npz_atomic
 from ganforge.experiments.outputs import Panel, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
+from ganforge.metrics.diversity import diversity_ratio as metric_diversity_ratio
 from ganforge.metrics.evaluate import samples_from_run
 from ganforge.metrics.features import load_real
 from ganforge.samplers.mala import MALASettings
@@ -117,26 +118,13 @@ def score_samples(embed: Embedder, test_features: torch.Tensor, images: torch.Te
             **diversity_ratio(embed, logits, classes, seed=seed)}
 
 
-def within_class_spread(features: torch.Tensor, classes: torch.Tensor) -> float:
-    """Mean over classes of the mean pairwise L2 distance between the features (N, D) of one class
-    (classes with one sample are left out; nan when no class has two)."""
-    spreads = []
-    for c in classes.unique().tolist():
-        f = features[classes == c].double()
-        if len(f) > 1:
-            d = torch.cdist(f, f)
-            spreads.append(float(d.sum() / (len(f) * (len(f) - 1))))
-    return float(np.mean(spreads)) if spreads else float("nan")  # nan: no class has two samples
-
-
 def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tensor, *, seed: int) -> dict[str, float]:
-    """Within-class spread of sample features (N, D) against real test images, as many per class."""
+    """Within-class spread of sample features (N, D) against real test images, as many per class
+    (:func:`ganforge.metrics.diversity.diversity_ratio`)."""
     images, labels, pixel_range, _ = load_real(embed.dataset, "test", 10000, seed)
     per_class = int(torch.bincount(classes).max())
     keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in classes.unique().tolist()])
-    real = within_class_spread(embed(images[keep], pixel_range), labels[keep])
-    fake = within_class_spread(features, classes)
-    return {"diversity": fake, "diversity_real": real, "diversity_ratio": fake / real}
+    return metric_diversity_ratio(features, classes, embed(images[keep], pixel_range), labels[keep])
 
 
 @torch.no_grad()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ganforge.errors import ConfigError
-from ganforge.experiments.outputs import write_csv, write_json
+from ganforge.experiments.outputs import mean_std, write_csv, write_json
 from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc
 
 MEASURES = ("class_accuracy", "second_accuracy", "encoder_accuracy", "diversity_ratio", "recon_accuracy",
@@ -45,14 +45,6 @@ def seed_values(result: dict[str, Any]) -> dict[str, float | None]:
     for layer, curve in result.get("curves", {}).items():
         values[f"w_first_{layer}"], values[f"w_last_{layer}"] = w_ends(curve)
     return values
-
-
-def mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
-    """(mean, sample std with ddof 1; 0 for one value) of the values that are not None."""
-    got = [float(v) for v in values if v is not None]
-    if not got:
-        return None, None
-    return float(np.mean(got)), float(np.std(got, ddof=1)) if len(got) > 1 else 0.0
 
 
 def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:

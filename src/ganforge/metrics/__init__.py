@@ -13,6 +13,7 @@ Public API (explicit re-exports):
         Gaussian Parzen window (Breuleux et al. 2011; Goodfellow et al. 2014).
     nearest_neighbours, memorization, memorization_summary, neighbour_pairs: nearest training items (Basart 2017).
     toy_mode_coverage, class_histogram, class_coverage, kl_to_uniform: mode coverage (toy mixtures, classes).
+    class_spreads, within_class_spread, diversity_ratio: within-class diversity against real images.
     Samples → features (``ganforge.metrics.features``) and the whole suite (``ganforge.metrics.evaluate``)
     import nets, data and train, so they are imported from their modules, not re-exported here.
     METRICS: Registry naming the headline function of each measure.
@@ -24,6 +25,7 @@ from collections.abc import Callable
 
 from ganforge.metrics.ddm import DISTANCES as DDM_DISTANCES
 from ganforge.metrics.ddm import ddm, ddm_relative, ddm_sum, ddm_summary
+from ganforge.metrics.diversity import class_spreads, diversity_ratio, within_class_spread
 from ganforge.metrics.fid import fid, fid_from_stats, gaussian_stats
 from ganforge.metrics.inception_score import inception_score
 from ganforge.metrics.kid import kid, mmd2_unbiased, polynomial_kernel
@@ -56,10 +58,12 @@ __all__ = [
     "METRICS",
     "class_coverage",
     "class_histogram",
+    "class_spreads",
     "ddm",
     "ddm_relative",
     "ddm_summary",
     "ddm_sum",
+    "diversity_ratio",
     "fid",
     "fid_from_stats",
     "gaussian_stats",
@@ -77,4 +81,5 @@ __all__ = [
     "parzen_sigma_scores",
     "polynomial_kernel",
     "toy_mode_coverage",
+    "within_class_spread",
 ]
