@@ -212,6 +212,25 @@ def test_finished_runs_are_reused_and_a_changed_config_is_refused(env, monkeypat
     assert len(errors) == 1 and "holds a finished run of another config" in errors[0], errors
 
 
+def test_an_interrupted_run_resumes_and_an_interrupt_stops_the_experiment(env, monkeypatch, capsys, tmp_path):
+    """A run the trainer left on a signal (summary stopped_by SIGINT) is resumed, not reused as finished; a
+    signal during training stops the experiment (exit 130) instead of scoring a truncated run."""
+    import ganforge.experiments.ppgn_disc as pd
+
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    out = shutil.copytree(env["out"], tmp_path / "out")
+    summary_file = out / "runs" / "random" / "summary.json"
+    summary_file.write_text(json.dumps({**json.loads(summary_file.read_text()), "stopped_by": "SIGINT"}))
+    args = with_option(with_option(env["args"], "--variants", "random"), "--out", str(out))
+    with one_thread():
+        assert cli_main(args) == 0
+    assert "resuming" in capsys.readouterr().err and json.loads(summary_file.read_text())["stopped_by"] is None
+    shutil.rmtree(out / "runs" / "random")
+    monkeypatch.setattr(pd, "train", lambda *a, **k: {"steps": 2, "wall_s": 1.0, "stopped_by": "SIGTERM"})
+    assert cli_main(args) == 130
+    assert "run the same `ganforge experiment ppgn-disc` command again to resume" in capsys.readouterr().err
+
+
 def test_seeds_are_run_apart_and_reported_as_mean_and_std(env, monkeypatch, capsys, tmp_path):
     """--seeds 2 reuses a seed run made apart (seed 0, copied in), trains seed 1 and reports mean ± std (ddof 1)
     of every measure over the two seeds' own CSV rows; the Wasserstein start/end means come from the curves."""

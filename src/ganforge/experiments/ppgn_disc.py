@@ -53,7 +53,6 @@ from ganforge.metrics import ddm, fid
 from ganforge.nets.classifier_files import META_FILE
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.classifier import load_classifier, train_classifier
-from ganforge.train.logs import read_log
 from ganforge.train.run_lock import LOCK_FILE, claim_run_folder
 from ganforge.train.trainer import train
 from ganforge.variants.base import critic_iterations
@@ -163,19 +162,34 @@ def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Cal
     """Train ``cfg`` into ``run_dir`` (or reuse a finished run of the same config); the trainer's summary.
     A run that another process is writing (a second experiment on the same --out) is refused, naming it."""
     fresh = not run_dir.exists()
+    seconds = None if settings.minutes_per_variant is None else 60.0 * settings.minutes_per_variant
     with claim_run_folder(run_dir):
         saved = run_dir / "config.yaml"
+        resume = False
         if (run_dir / "summary.json").is_file() and saved.is_file():
             if yaml.safe_load(saved.read_text()) != yaml.safe_load(C.dump_yaml(cfg)):
                 raise ConfigError(f"{run_dir} holds a finished run of another config; delete it or choose another "
                                   "--out")
-            log(f"reusing the finished run {run_dir}")
-            return json.loads((run_dir / "summary.json").read_text())
-        if not fresh and set(os.listdir(run_dir)) - {LOCK_FILE}:
+            summary = json.loads((run_dir / "summary.json").read_text())
+            if not _interrupted(summary):
+                log(f"reusing the finished run {run_dir}")
+                return summary
+            log(f"resuming {run_dir} from step {summary['steps']} (stopped by {summary['stopped_by']})")
+            resume, seconds = True, None if seconds is None else max(seconds - summary["wall_s"], 1.0)
+        elif not fresh and set(os.listdir(run_dir)) - {LOCK_FILE}:
             raise ConfigError(f"{run_dir} holds an unfinished run; delete it (or finish it with `ganforge train "
                               f"--out {run_dir} --resume`)")
-        seconds = None if settings.minutes_per_variant is None else 60.0 * settings.minutes_per_variant
-        return train(cfg, run_dir, max_seconds=seconds)
+        summary = train(cfg, run_dir, resume=resume, max_seconds=seconds)
+    if _interrupted(summary):  # Ctrl-C or SIGTERM: stop the experiment; the same command resumes this run
+        log(f"stopped by {summary['stopped_by']} at step {summary['steps']} of {run_dir} (checkpoint saved); run "
+            "the same `ganforge experiment ppgn-disc` command again to resume")
+        raise KeyboardInterrupt
+    return summary
+
+
+def _interrupted(summary: dict) -> bool:
+    """Whether the trainer stopped on a signal (not at its step count or the time budget)."""
+    return summary.get("stopped_by") not in (None, "time limit")
 
 
 def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, embed: Embedder, test_features,
@@ -206,32 +220,12 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
               "curves": {layer: {"step": s, "w": v} for layer, (s, v) in curves.items()},
               "ratio_curves": {layer: {"step": s, "ratio": v, "ratio_at_lambda_1": u}
                                for layer, (s, v, u) in ratios.items()},
-              "lambdas": final_lambdas(run_dir, list(cfg.model.critics)), "files": files}
+              "lambdas": ev.final_lambdas(run_dir, list(cfg.model.critics)), "files": files}
     log(f"[{variant}] {result['steps']} steps in {result['train_seconds']:.0f} s; DDM {scores['ddm']:.4f} FID "
         f"{scores['fid']:.3f} class accuracy {scores['class_accuracy']:.3f} (second classifier "
         f"{scores['second_accuracy']}) diversity {scores['diversity_ratio']:.3f} of real; reconstructions "
         f"classified as their source {scores['recon_accuracy']:.3f}")
     return result
-
-
-def final_lambdas(run_dir: Path, critics: list[str]) -> dict[str, float | None]:
-    """The last logged ``lambda_<layer>`` of each critic (the weights the run ended with)."""
-    last: dict[str, float | None] = {layer: None for layer in critics}
-    for record in read_log(run_dir / "log.jsonl").records:
-        last.update({layer: float(record[f"lambda_{layer}"]) for layer in critics if f"lambda_{layer}" in record})
-    return last
-
-
-def csv_rows(results: dict[str, dict]) -> list[dict[str, Any]]:
-    """One row per variant: variant, critics, steps, train_seconds, ddm, fid, class accuracies, diversity,
-    reconstruction scores, w_<layer> and lambda_<layer>..."""
-    layers = list(dict.fromkeys(layer for r in results.values() for layer in r["critics"]))
-    keys = ("ddm", "fid", "class_accuracy", "second_accuracy", "diversity_ratio", "recon_accuracy", "recon_mse")
-    return [{"variant": name, "critics": "+".join(r["critics"]), "steps": r["steps"],
-             "train_seconds": r["train_seconds"], **{k: r.get(k) for k in keys},
-             **{f"w_{layer}": r["final_w"].get(layer) for layer in layers},
-             **{f"lambda_{layer}": r.get("lambdas", {}).get(layer) for layer in layers}}
-            for name, r in results.items()]
 
 
 def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSettings | None = None, *,
@@ -266,7 +260,7 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
     summary = {"experiment": "ppgn-disc", "reduced": _reduced(settings), "settings": _settings(settings),
                "thesis": THESIS, "encoder": _meta(encoder), "classifier": _meta(embed.meta),
                "baseline_train": baseline, "variants": results}
-    summary["files"] = {"csv": str(write_csv(csv_rows(results), out / "ppgn_disc.csv")),
+    summary["files"] = {"csv": str(write_csv(ev.csv_rows(results), out / "ppgn_disc.csv")),
                         "png": str(ev.plot_curves({v: _curves(r) for v, r in results.items()}, out / "ppgn_disc.png")),
                         "gradients_png": str(ev.plot_ratios({v: _ratios(r) for v, r in results.items()},
                                                             out / "ppgn_disc_gradients.png")),

@@ -188,3 +188,23 @@ def reference_scores(run: str, embed: Embedder, test_features: torch.Tensor, n: 
     features = embed(images, pixel_range, "logits")
     return {"run": str(run), "n": n, "ddm": ddm(test_features, features),
             "fid": fid(test_features, features)}
+
+
+def final_lambdas(run_dir: Path, critics: list[str]) -> dict[str, float | None]:
+    """The last logged ``lambda_<layer>`` of each critic (the weights the run ended with)."""
+    last: dict[str, float | None] = {layer: None for layer in critics}
+    for record in read_log(run_dir / "log.jsonl").records:
+        last.update({layer: float(record[f"lambda_{layer}"]) for layer in critics if f"lambda_{layer}" in record})
+    return last
+
+
+def csv_rows(results: dict[str, dict]) -> list[dict[str, Any]]:
+    """One row per variant: variant, critics, steps, train_seconds, ddm, fid, class accuracies, diversity,
+    reconstruction scores, w_<layer> and lambda_<layer>..."""
+    layers = list(dict.fromkeys(layer for r in results.values() for layer in r["critics"]))
+    keys = ("ddm", "fid", "class_accuracy", "second_accuracy", "diversity_ratio", "recon_accuracy", "recon_mse")
+    return [{"variant": name, "critics": "+".join(r["critics"]), "steps": r["steps"],
+             "train_seconds": r["train_seconds"], **{k: r.get(k) for k in keys},
+             **{f"w_{layer}": r["final_w"].get(layer) for layer in layers},
+             **{f"lambda_{layer}": r.get("lambdas", {}).get(layer) for layer in layers}}
+            for name, r in results.items()]
