@@ -37,6 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmp = names.add_parser("compare", help="several MNIST GANs under one budget (steps or minutes) over seeds, "
                            "scored alike", description=COMPARE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_compare_args(cmp)
+    lv = names.add_parser("lapgan-levels", help="class coverage of a LAPGAN run at every pyramid level "
+                          "(domain classifier and k-NN labels)")
+    lv.add_argument("--run", required=True, help="a lapgan run folder")
+    lv.add_argument("--n", type=int, default=1000, help="samples (and real test images) per level")
+    lv.add_argument("--n-reference", type=int, default=10000, help="training images the k-NN labels search")
+    lv.add_argument("--k", type=int, default=5, help="neighbours of the k-NN labels")
+    lv.add_argument("--classifier", help="domain classifier folder (default: the dataset's cached classifier)")
+    lv.add_argument("--out", default="experiments/lapgan-levels", help="folder for the CSV, PNG and JSON")
+    lv.add_argument("--seed", type=int, default=0)
+    lv.set_defaults(func=_lapgan_levels)
 
 
 def _common(parser: argparse.ArgumentParser, name: str) -> None:
@@ -83,5 +93,14 @@ def _corruptions(args: argparse.Namespace) -> int:
         raise ConfigError(f"--n must be at least 10, got {args.n}")
     summary = corruptions(args.dataset, args.out, n=args.n, levels={k: LEVELS[k] for k in kinds}, seed=args.seed,
                           classifier=args.classifier, log=_log)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _lapgan_levels(args: argparse.Namespace) -> int:
+    from ganforge.experiments.lapgan_levels import lapgan_levels
+
+    summary = lapgan_levels(args.run, args.out, n=args.n, seed=args.seed, classifier=args.classifier,
+                            n_reference=args.n_reference, k_neighbours=args.k, log=_log)
     print(json.dumps(summary, indent=2))
     return 0
