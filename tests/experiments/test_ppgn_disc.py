@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -130,6 +131,17 @@ def test_reference_run_is_scored_like_the_variants(env, monkeypatch):
     summary = json.loads((env["out"] / "ppgn_disc.json").read_text())
     summary["baseline_train"]["reference"] = ref
     assert f"{ref['fid']:.3f}" in results_table(summary).splitlines()[-1]
+
+
+def test_prior_gap_by_hand_and_in_the_table(env):
+    """prior_gap = mean ||R(h) - h|| / ||h||: by hand on two codes; in the CSV for every variant, with the real
+    codes' gap beside it (non-negative, finite)."""
+    from ganforge.experiments.ppgn_disc_eval import prior_gap
+
+    codes, rebuilt = torch.tensor([[3.0, 4.0], [1.0, 0.0]]), torch.tensor([[3.0, 4.0], [1.0, 1.0]])
+    assert prior_gap(codes, rebuilt) == pytest.approx((0.0 + 1.0) / 2, rel=1e-12)
+    for row in rows(env["out"]):
+        assert 0.0 <= float(row["prior_gap"]) < math.inf and 0.0 <= float(row["real_prior_gap"]) < math.inf
 
 
 def test_class_accuracy_on_labelled_real_images(env, monkeypatch):

@@ -214,7 +214,8 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     ratios = ev.ratio_curves(run_dir, list(cfg.model.critics))
     result = {"critics": list(cfg.model.critics), "steps": summary["steps"], "train_seconds": summary["wall_s"],
               "steps_per_second": summary.get("steps_per_second"), "stopped_by": summary.get("stopped_by"),
-              **scores, "encoder_accuracy": samples["encoder_accuracy"], "mala_seconds": round(samples["seconds"], 2),
+              **scores, "encoder_accuracy": samples["encoder_accuracy"],
+              "prior_gap": samples["prior_gap"], "mala_seconds": round(samples["seconds"], 2),
               "score_seconds": round(time.perf_counter() - start, 2),
               "final_w": {layer: values[-1] if values else None for layer, (_, values) in curves.items()},
               "curves": {layer: {"step": s, "w": v} for layer, (s, v) in curves.items()},
@@ -224,7 +225,8 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     log(f"[{variant}] {result['steps']} steps in {result['train_seconds']:.0f} s; DDM {scores['ddm']:.4f} FID "
         f"{scores['fid']:.3f} class accuracy {scores['class_accuracy']:.3f} (second classifier "
         f"{scores['second_accuracy']}) diversity {scores['diversity_ratio']:.3f} of real; reconstructions "
-        f"classified as their source {scores['recon_accuracy']:.3f}")
+        f"classified as their source {scores['recon_accuracy']:.3f}; prior gap {samples['prior_gap']:.3f} (real codes "
+        f"{scores['real_prior_gap']:.3f})")
     return result
 
 

@@ -86,15 +86,26 @@ def mala_class_samples(run_dir: Path, per_class: int, settings: MALASettings, *,
     classes = torch.arange(num_classes).repeat_interleave(per_class)  # (K·per_class,)
     rng = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
-    images = torch.cat([sample_mala(session.nets, classes[i:i + chain_batch], settings, generator=rng).images.cpu()
-                        for i in range(0, len(classes), chain_batch)])
+    chains = [sample_mala(session.nets, classes[i:i + chain_batch], settings, generator=rng)
+              for i in range(0, len(classes), chain_batch)]
+    images, codes = torch.cat([r.images.cpu() for r in chains]), torch.cat([r.codes.detach().cpu() for r in chains])
     seconds = time.perf_counter() - start
     with torch.no_grad():
         encoder = session.nets["encoder"]
         device = next(encoder.parameters()).device
         own = torch.cat([encoder(images[i:i + 500].to(device)).argmax(1).cpu() for i in range(0, len(images), 500)])
+        rebuilt = torch.cat([encoder.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
+                             for i in range(0, len(images), 500)])
     return {"images": images, "classes": classes, "pixel_range": tuple(session.data_shape.pixel_range),
-            "encoder_accuracy": float((own == classes).double().mean()), "seconds": seconds}
+            "encoder_accuracy": float((own == classes).double().mean()), "seconds": seconds,
+            "prior_gap": prior_gap(codes, rebuilt)}
+
+
+def prior_gap(codes: torch.Tensor, rebuilt: torch.Tensor) -> float:
+    """Mean over chains of ||R(h) - h|| / ||h||, R(h) = E_fc1(G(h)) (codes and rebuilt (B, 64)): how far
+    the codes are from a fixed point of the prior term ε1 (R(h) - h) of Eq. 11. A chain still moving has
+    a large gap; real codes h = E_fc1(x) give the run's floor (``real_prior_gap``)."""
+    return float(((rebuilt - codes).norm(dim=1) / codes.norm(dim=1).clamp_min(1e-8)).mean())
 
 
 def score_samples(embed: Embedder, test_features: torch.Tensor, images: torch.Tensor, classes: torch.Tensor,
@@ -136,12 +147,17 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
     E, G = session.nets["encoder"], session.nets["generator"]
     device = next(G.parameters()).device
     images, labels, pixel_range, _ = load_real(embed.dataset, "test", n, seed)
-    recon = torch.cat([G(E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"]).float().cpu()
-                       for i in range(0, len(images), 500)])
+    with torch.no_grad():
+        codes = torch.cat([E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
+                           for i in range(0, len(images), 500)])
+        recon = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
+        rebuilt = torch.cat([E.activations(recon[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
+                             for i in range(0, len(recon), 500)])
     hit = embed(recon, pixel_range, "logits").argmax(1) == labels
     if grid is not None:
         save_grid(torch.cat([images[:10], recon[:10]]), grid, nrow=min(10, len(images)), pixel_range=pixel_range)
-    return {"recon_accuracy": float(hit.double().mean()), "recon_mse": float((recon - images).square().mean())}
+    return {"recon_accuracy": float(hit.double().mean()), "recon_mse": float((recon - images).square().mean()),
+            "real_prior_gap": prior_gap(codes, rebuilt)}
 
 
 def write_samples(samples: dict[str, Any], per_class: int, columns: int, folder: Path, variant: str) -> dict[str, str]:
@@ -202,7 +218,8 @@ def csv_rows(results: dict[str, dict]) -> list[dict[str, Any]]:
     """One row per variant: variant, critics, steps, train_seconds, ddm, fid, class accuracies, diversity,
     reconstruction scores, w_<layer> and lambda_<layer>..."""
     layers = list(dict.fromkeys(layer for r in results.values() for layer in r["critics"]))
-    keys = ("ddm", "fid", "class_accuracy", "second_accuracy", "diversity_ratio", "recon_accuracy", "recon_mse")
+    keys = ("ddm", "fid", "class_accuracy", "second_accuracy", "diversity_ratio", "recon_accuracy", "recon_mse",
+            "prior_gap", "real_prior_gap")
     return [{"variant": name, "critics": "+".join(r["critics"]), "steps": r["steps"],
              "train_seconds": r["train_seconds"], **{k: r.get(k) for k in keys},
              **{f"w_{layer}": r["final_w"].get(layer) for layer in layers},

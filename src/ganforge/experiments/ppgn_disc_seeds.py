@@ -27,7 +27,7 @@ from ganforge.experiments.outputs import mean_std, write_csv, write_json
 from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc
 
 MEASURES = ("class_accuracy", "second_accuracy", "encoder_accuracy", "diversity_ratio", "recon_accuracy",
-            "recon_mse", "ddm", "fid", "steps_per_second", "train_seconds")
+            "recon_mse", "prior_gap", "real_prior_gap", "ddm", "fid", "steps_per_second", "train_seconds")
 
 
 def w_ends(curve: dict[str, list]) -> tuple[float | None, float | None]:
