@@ -191,6 +191,17 @@ def test_entropy_term_falls_as_q_learns_to_recover_the_noise():
     assert last < 0.5 * first, (first, last)
 
 
+def test_relative_entropy_is_twelve_times_the_entropy_term_and_one_for_an_untrained_q():
+    """ent_rel_i = ent_i / Var(U(0, 1)): an untrained Q_i (ẑ ≈ ½) recovers nothing, so ent_rel_i ≈ 1."""
+    session = tiny_session("model.noise_0=40", "model.noise_1=40", "train.batch_size=16", "model.optim_g.lr=0",
+                           "model.optim_d.lr=0")
+    torch.manual_seed(0)
+    logs = step(session, 0)
+    for level in ("0", "1"):
+        assert logs[f"ent_rel_{level}"] == pytest.approx(12 * logs[f"ent_{level}"], rel=1e-6)
+        assert 0.85 < logs[f"ent_rel_{level}"] < 1.15, logs  # 640 draws of (½ - z)², z ~ U(0, 1): 1 ± 0.05
+
+
 def test_class_conditional_top_down_samples():
     session = tiny_session()
     nets, cfg = session.nets, session.cfg
