@@ -35,7 +35,8 @@ Sampling is class-conditional and top-down: y → h^_1 = G_1(y, z_1) → x^ = G_
 ``generate`` cycles the classes 0, 1, ..., K-1 (every class equally often, like the reference code's
 sample grids); :func:`sample_classes` takes explicit classes (``ganforge sample --class C``).
 Logged: loss_d, loss_d_<i>, q_<i> (L^ent on the discriminator step), loss_g, adv_<i>, cond_<i>, ent_<i>
-(unweighted), and joint (1.0 in joint steps).
+(unweighted), ent_rel_<i> = ent_<i> / Var(U(0, 1)) = 12 · ent_<i> (1.0: Q_i recovers nothing of z_i, i.e. predicts
+its mean ½; 0: Q_i recovers z_i exactly), and joint (1.0 in joint steps).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set
 from ganforge.variants.stackgan_nets import build_stackgan_nets, encode_bottom, encode_top
 
 LEVELS = (0, 1)
+NOISE_VARIANCE = 1.0 / 12.0  # Var(U(0, 1)): L^ent of a Q_i that recovers nothing of z_i (predicts E[z_i] = ½)
 CRITIC_NETS = ("critic_1", "critic_0", "q_1", "q_0")
 GENERATOR_NETS = ("generator_1", "generator_0")
 
@@ -178,7 +180,8 @@ def generator_terms(nets: dict[str, nn.Module], m: StackGANConfig, y: torch.Tens
     }
     loss = sum(m.adv_weights[i] * terms[f"adv_{i}"] + m.cond_weights[i] * terms[f"cond_{i}"]
                + m.ent_weights[i] * terms[f"ent_{i}"] for i in LEVELS)
-    return {"loss_g": loss, **terms}
+    relative = {f"ent_rel_{i}": terms[f"ent_{i}"].detach() / NOISE_VARIANCE for i in LEVELS}
+    return {"loss_g": loss, **terms, **relative}
 
 
 def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
