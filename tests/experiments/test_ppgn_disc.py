@@ -265,6 +265,14 @@ def test_seeds_are_run_apart_and_reported_as_mean_and_std(env, monkeypatch, caps
     layer, curve = next((layer, c["w"]) for layer, c in curves.items() if c["w"])  # random trains one a step
     assert summary["variants"]["random"]["per_seed"]["1"][f"w_last_{layer}"] == pytest.approx(curve[-1], abs=1e-12)
     assert summary["seeds"] == [0, 1]
+    import ganforge.experiments.ppgn_disc_seeds as seeds_module
+
+    before, original = (out / "ppgn_disc_seeds.csv").read_bytes(), seeds_module.ppgn_disc
+    monkeypatch.setattr(seeds_module, "ppgn_disc", lambda *a, **k: pytest.fail("a finished seed ran again"))
+    assert cli_main([*args, "--seeds", "2"]) == 0  # both seeds finished with these settings: reused as they are
+    assert capsys.readouterr().err.count("reusing the finished experiment") == 2
+    assert (out / "ppgn_disc_seeds.csv").read_bytes() == before
+    monkeypatch.setattr(seeds_module, "ppgn_disc", original)
     assert cli_main([*args, "--seeds", "1", "--seed", "0", "--out", str(tmp_path / "one")]) == 0  # plain run
 
 

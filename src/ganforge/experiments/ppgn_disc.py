@@ -263,7 +263,7 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
     second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
     results = {v: run_variant(v, settings, Path(encoder["dir"]), out, embed, test_features, log, second)
                for v in settings.variants}
-    summary = {"experiment": "ppgn-disc", "reduced": _reduced(settings), "settings": _settings(settings),
+    summary = {"experiment": "ppgn-disc", "reduced": _reduced(settings), "settings": settings_record(settings),
                "thesis": THESIS, "encoder": _meta(encoder), "classifier": _meta(embed.meta),
                "baseline_train": baseline, "variants": results}
     summary["files"] = {"csv": str(write_csv(ev.csv_rows(results), out / "ppgn_disc.csv")),
@@ -289,7 +289,7 @@ def _reduced(s: DiscSettings) -> bool:
     return (s.width, s.steps, s.warmup, s.mala.steps) != (THESIS["width"], THESIS["steps"], True, THESIS["mala_steps"])
 
 
-def _settings(s: DiscSettings) -> dict[str, Any]:
+def settings_record(s: DiscSettings) -> dict[str, Any]:
     return {**asdict(s), "variants": list(s.variants), "mala": asdict(s.mala), "batch_size": BATCH,
             "n_critic": N_CRITIC, "epochs_equivalent": steps_to_epochs(s.steps, warmup=s.warmup)}
 

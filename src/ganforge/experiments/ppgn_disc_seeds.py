@@ -15,6 +15,7 @@ plus each seed's values).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 
 from ganforge.errors import ConfigError
 from ganforge.experiments.outputs import mean_std, write_csv, write_json
-from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc
+from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc, settings_record
 
 MEASURES = ("class_accuracy", "second_accuracy", "encoder_accuracy", "diversity_ratio", "recon_accuracy",
             "recon_mse", "prior_gap", "real_prior_gap", "ddm", "fid", "steps_per_second", "train_seconds")
@@ -61,6 +62,20 @@ def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return table
 
 
+def finished_seed(folder: Path, settings: DiscSettings) -> dict[str, Any] | None:
+    """The summary of a seed finished with exactly these settings (run apart or before an interruption),
+    else None: such a seed is neither trained nor sampled again."""
+    path = folder / "ppgn_disc.json"
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    same = summary.get("settings") == json.loads(json.dumps(settings_record(settings)))
+    return summary if same and list(summary.get("variants", {})) == list(settings.variants) else None
+
+
 def ppgn_disc_seeds(out_dir: str | Path, settings: DiscSettings, seeds: int, *,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run :func:`ppgn_disc` for seeds ``settings.seed`` … ``settings.seed + seeds - 1`` and aggregate them.
@@ -73,8 +88,13 @@ def ppgn_disc_seeds(out_dir: str | Path, settings: DiscSettings, seeds: int, *,
     out = Path(out_dir)
     per_seed = {}
     for seed in range(settings.seed, settings.seed + seeds):
-        log(f"== seed {seed} ({seed - settings.seed + 1} of {seeds}) into {out / f'seed-{seed}'}")
-        per_seed[seed] = ppgn_disc(out / f"seed-{seed}", replace(settings, seed=seed), log=log)
+        folder, seed_settings = out / f"seed-{seed}", replace(settings, seed=seed)
+        if (done := finished_seed(folder, seed_settings)) is not None:
+            log(f"== seed {seed}: reusing the finished experiment in {folder}")
+            per_seed[seed] = done
+            continue
+        log(f"== seed {seed} ({seed - settings.seed + 1} of {seeds}) into {folder}")
+        per_seed[seed] = ppgn_disc(folder, seed_settings, log=log)
     table = aggregate(per_seed)
     rows = [{"variant": v, **{k: x for k, x in r.items() if k != "per_seed"}} for v, r in table.items()]
     keys = list(dict.fromkeys(k for row in rows for k in row))
