@@ -4,7 +4,9 @@ A config is a tree of dataclasses. Presets and user files are YAML override file
 ``yaml.safe_load``) that hold only what differs from the defaults; ``--set a.b=c`` overrides one
 value with type conversion. An unknown key or a value of the wrong type raises :class:`ConfigError`
 that names the key and the allowed keys or the expected type. The resolved config is saved inside
-every checkpoint.
+every checkpoint. :mod:`ganforge.config_resolve` assembles every config (fresh, preset, files, ``--set``,
+a saved one for resume or sampling) through one checked path; :func:`resolve` and
+:func:`config_from_json` here are thin wrappers around it.
 
 The ``model`` section's type depends on ``model.name``: each variant registers its own
 :class:`ModelConfig` subclass in :data:`MODEL_CONFIGS` when ``ganforge.variants`` is imported
@@ -18,7 +20,6 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
@@ -26,14 +27,18 @@ import yaml
 from ganforge.errors import ConfigError
 from ganforge.registry import Registry
 
-PRESET_DIR = Path(__file__).parent / "configs"
-
 
 @dataclass
 class ModelConfig:
     """Base of every variant's config; ``name`` selects the variant."""
 
     name: str = "wgan-gp"
+
+    def for_data(self, sample_shape: tuple[int, ...]) -> ModelConfig:
+        """This section with every choice left to the data made for samples of ``sample_shape`` ((D,) points
+        or (C, H, W) images), such as ``net: auto``; called where the data is known (the training session),
+        so a run's saved config names what was built. The base class leaves no choice open."""
+        return self
 
 
 MODEL_CONFIGS: Registry[type[ModelConfig]] = Registry("model")
@@ -226,74 +231,7 @@ def to_dict(cfg: Any) -> dict:
     return dataclasses.asdict(cfg)
 
 
-# ---------------------------------------------------------------- overrides
-
-
-def parse_set(assignments: list[str]) -> dict:
-    """Turn ``["a.b=c", ...]`` into a nested override dict (values parsed as YAML scalars)."""
-    out: dict = {}
-    for item in assignments:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, for example --set train.steps=100")
-        key, raw = item.split("=", 1)
-        parts = key.strip().split(".")
-        if not all(parts):
-            raise ConfigError(f"--set {item!r}: empty key part; use dotted keys like train.batch_size=32")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {item!r}: the value is not valid YAML; quote it (--set '{key}=\"TEXT\"') or "
-                              "write a number, true/false or [a, b]") from None
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {item!r}: {part!r} is a value, not a section")
-        node[parts[-1]] = value
-    return out
-
-
-def merge(base: dict, override: dict) -> dict:
-    """Deep-merge ``override`` into a copy of ``base``."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read_yaml(path: str | Path) -> dict:
-    """Read an override file with ``yaml.safe_load``; an empty file is ``{}``."""
-    path = Path(path)
-    if not path.is_file():
-        kind = "is not a regular file (a folder, FIFO or device)" if path.exists() else "not found"
-        raise ConfigError(f"config file {str(path)!r} {kind}; pass an existing YAML file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" (line {line + 1})" if line is not None else ""
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML{where}; fix its syntax") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of sections, got {type(data).__name__}")
-    return data
-
-
-def preset_names() -> list[str]:
-    """Names of the presets shipped in ``ganforge/configs``."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-
-
-def preset_overrides(name: str) -> dict:
-    """The override dict of preset ``name``; an unknown name lists the presets."""
-    path = PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}")
-    return read_yaml(path)
+# ---------------------------------------------------------------- assembling (ganforge.config_resolve)
 
 
 def resolve(
@@ -303,31 +241,11 @@ def resolve(
     overrides: dict | None = None,
     sets: list[str] | None = None,
 ) -> Config:
-    """Defaults ← preset ← files ← overrides ← ``--set`` assignments, checked strictly."""
-    data: dict = {}
-    if preset:
-        data = merge(data, preset_overrides(preset))
-    for path in files or []:
-        data = merge(data, read_yaml(path))
-    data = merge(data, overrides or {})
-    data = merge(data, parse_set(sets or []))
-    return check_train(from_dict(Config, data))
+    """Defaults ← preset ← files ← overrides ← ``--set`` assignments, checked strictly
+    (:func:`ganforge.config_resolve.assemble`)."""
+    from ganforge.config_resolve import assemble
 
-
-# train field -> smallest allowed value (the loop divides by the *_every fields)
-TRAIN_MINIMA = {"steps": 0, "batch_size": 1, "log_every": 1, "sample_every": 1, "checkpoint_every": 1,
-                "keep_last": 0, "keep_every": 0, "sample_grid": 1}
-
-
-def check_train(cfg: Config) -> Config:
-    """Refuse out-of-range training-loop values with one line naming the key and the allowed range."""
-    for key, low in TRAIN_MINIMA.items():
-        value = getattr(cfg.train, key)
-        if value < low:
-            raise ConfigError(f"config key 'train.{key}': must be >= {low}, got {value}")
-    if not 0.0 <= cfg.train.ema < 1.0:
-        raise ConfigError(f"config key 'train.ema': must be in [0, 1) (0 = no EMA), got {cfg.train.ema}")
-    return cfg
+    return assemble(preset=preset, files=files, overrides=overrides, sets=sets)
 
 
 def dump_yaml(cfg: Config) -> str:
@@ -336,5 +254,21 @@ def dump_yaml(cfg: Config) -> str:
 
 
 def config_from_json(data: dict) -> Config:
-    """Rebuild a config saved inside a checkpoint or run folder."""
-    return from_dict(Config, data)
+    """Rebuild a config saved inside a checkpoint or run folder, checked as every config is
+    (:func:`ganforge.config_resolve.assemble` with ``base=data``)."""
+    from ganforge.config_resolve import assemble
+
+    return assemble(base=data)
+
+
+_MOVED = ("PRESET_DIR", "TRAIN_MINIMA", "check_train", "merge", "parse_set", "preset_names", "preset_overrides",
+          "read_yaml")
+
+
+def __getattr__(name: str) -> Any:
+    """The assembling helpers moved to :mod:`ganforge.config_resolve`; the old names still reach them."""
+    if name in _MOVED:
+        from ganforge import config_resolve
+
+        return getattr(config_resolve, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
