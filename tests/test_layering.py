@@ -8,9 +8,8 @@ import ganforge
 ROOT = Path(ganforge.__file__).parent
 # layer rank of each top-level module or subpackage; imports must go to an equal or lower rank.
 RANK = {"registry": 0, "errors": 0, "config": 0.5, "config_resolve": 0.5, "data": 1, "nets": 1, "losses": 1,
-        "samplers": 1,
-        "variants": 2, "train": 3, "metrics": 4, "experiments": 4, "report": 4, "cli": 5, "__main__": 5,
-        "__init__": 5}
+        "samplers": 1, "variants": 2, "train": 3, "metrics": 4, "experiments": 4, "report": 4, "cli": 5,
+        "__main__": 5, "__init__": 5}
 METRIC_MATH_ALLOWED = {"errors", "registry", "metrics"}
 
 
