@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ganforge import config as config_mod
+from ganforge import config_resolve
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +17,7 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
 
 def resolve_from_args(args: argparse.Namespace, extra: dict | None = None) -> config_mod.Config:
     """Resolve defaults ← preset ← --config files ← extra ← --set."""
-    return config_mod.resolve(preset=args.preset, files=args.config, overrides=extra, sets=args.set)
+    return config_resolve.assemble(preset=args.preset, files=args.config, overrides=extra, sets=args.set)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def _show(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from ganforge.variants import VARIANTS
 
-    presets = {name: config_mod.preset_overrides(name) for name in config_mod.preset_names()}
+    presets = {name: config_resolve.preset_overrides(name) for name in config_resolve.preset_names()}
     for name in VARIANTS.names():
         spec = VARIANTS.get(name)
         mine = [p for p, data in presets.items() if data.get("model", {}).get("name") == name]

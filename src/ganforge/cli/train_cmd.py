@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 from ganforge.cli.class_cmd import sample_classes_command, wants_classes
-from ganforge.cli.config_cmd import add_config_args, resolve_from_args
+from ganforge.cli.config_cmd import add_config_args
 from ganforge.cli.lapgan_cmd import add_lapgan_args, sample_lapgan_command, wants_lapgan
 from ganforge.cli.mala_cmd import add_mala_args, sample_mala_command, wants_mala
-from ganforge.config import Config, from_dict, merge, parse_set, to_dict
+from ganforge.config import Config
+from ganforge.config_resolve import assemble
 from ganforge.errors import ConfigError
 
 
@@ -55,12 +56,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     interp.set_defaults(func=_interpolate)
 
 
-def _train_config(args: argparse.Namespace):
-    from ganforge.train.checkpoint import latest_checkpoint
-    from ganforge.train.session import read_config
-
+def _train_config(args: argparse.Namespace) -> Config:
+    """The config to train: assembled (and checked) from --preset/--model/--config/--set, or, for a
+    ``--resume`` that names no source, from the run's saved config with the flags and --set on top."""
     if args.preset and (args.model or args.dataset):
         raise ConfigError("give either --preset or --model/--dataset, not both")
+    base = None
+    if not (args.preset or args.model or args.config):
+        base = _saved_config(args)
+        if base is None:
+            raise ConfigError("say what to train: --preset NAME (see `ganforge models`) or --model M --dataset D")
+    return assemble(base=base, preset=args.preset, files=args.config, overrides=_flag_overrides(args),
+                    sets=args.set)
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict:
+    """--model, --dataset, --steps and --seed as a config override dict."""
     extra: dict = {}
     if args.model:
         extra["model"] = {"name": args.model}
@@ -70,14 +81,16 @@ def _train_config(args: argparse.Namespace):
         extra.setdefault("train", {})["steps"] = args.steps
     if args.seed is not None:
         extra.setdefault("train", {})["seed"] = args.seed
-    no_source = not (args.preset or args.model or args.config)
+    return extra
+
+
+def _saved_config(args: argparse.Namespace) -> dict | None:
+    """With --resume, the config dict saved in the run's latest checkpoint (None when there is none)."""
+    from ganforge.train.checkpoint import latest_checkpoint
+    from ganforge.train.session import saved_config_dict
+
     latest = latest_checkpoint(Path(args.out)) if args.resume and Path(args.out).is_dir() else None
-    if latest is not None and no_source:
-        data = merge(merge(to_dict(read_config(latest)), extra), parse_set(args.set))
-        return from_dict(Config, data)
-    if no_source:
-        raise ConfigError("say what to train: --preset NAME (see `ganforge models`) or --model M --dataset D")
-    return resolve_from_args(args, extra)
+    return saved_config_dict(latest) if latest is not None else None
 
 
 def _train(args: argparse.Namespace) -> int:

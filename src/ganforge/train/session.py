@@ -172,12 +172,19 @@ def restore(session: Session, path: Path) -> ckpt.LoadedCheckpoint:
     return loaded
 
 
-def read_config(path: Path) -> Config:
-    """The config saved in a checkpoint."""
+def saved_config_dict(path: Path) -> dict:
+    """The config dict saved in a checkpoint, as written (``config_resolve.assemble(base=...)`` checks it)."""
     meta = ckpt.read_checkpoint_meta(path)
     if "config" not in meta:
         raise CheckpointError(f"checkpoint {path} holds no config; it was not written by ganforge train")
-    return config_from_json(meta["config"])
+    if not isinstance(meta["config"], dict):
+        raise CheckpointError(f"checkpoint {path} has a damaged config in its state.json; {RESUME_EARLIER}")
+    return meta["config"]
+
+
+def read_config(path: Path) -> Config:
+    """The config saved in a checkpoint, checked as every config is."""
+    return config_from_json(saved_config_dict(path))
 
 
 MAX_SAMPLE_VALUES = 2**24  # values in one sample (3x2048x2048 is 12.6 M): a bound on what `sample` allocates
