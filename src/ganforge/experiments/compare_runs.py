@@ -32,13 +32,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganforge.config import Config, to_dict
+from ganforge.config import Config
 from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError, RunFolderError
 from ganforge.train.checkpoint import latest_checkpoint
+from ganforge.train.resume_config import differences_from_saved
 from ganforge.train.run_lock import claim_run_folder
-from ganforge.train.session import read_config
-from ganforge.train.trainer import config_difference, train
+from ganforge.train.trainer import train
 
 STATE_FILE = "compare_budget.json"
 TIME_BUDGET_STEPS = 10**9  # train.steps under a time budget: the clock stops the run, not the step count
@@ -85,8 +85,7 @@ def count_killed_session(state: dict[str, Any], run_dir: Path) -> None:
 
 def check_same_config(cfg: Config, run_dir: Path, latest: Path) -> int:
     """The step of the run's latest checkpoint, after refusing a run of another config (``train.steps`` aside)."""
-    saved = read_config(latest)
-    differ = config_difference(to_dict(saved), to_dict(cfg))
+    differ = differences_from_saved(cfg, latest)
     if differ:
         raise ConfigError(f"{run_dir} holds a run of another config (it differs in {', '.join(differ[:5])}); "
                           "delete it or choose another --out")

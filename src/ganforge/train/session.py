@@ -7,6 +7,7 @@ through :mod:`ganforge.train.checkpoint` so that a resumed run is bit-for-bit an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -77,6 +78,14 @@ def load_training_data(cfg: Config):
                         grayscale=d.grayscale)
 
 
+def fit_to_data(cfg: Config, data_shape: DataShape) -> Config:
+    """``cfg`` with the choices left to the data made (``model.net: auto`` → ``mlp`` for points, ``dcgan``
+    for images; :meth:`ModelConfig.for_data`). A session holds this config, so checkpoints, ``config.yaml``
+    and a resume name the nets that were built; ``cfg`` itself when nothing was left open."""
+    model = cfg.model.for_data(tuple(data_shape.shape))
+    return cfg if model is cfg.model else dataclasses.replace(cfg, model=model)
+
+
 def build_nets(cfg: Config, data_shape: DataShape, device: torch.device) -> tuple[VariantSpec, dict]:
     """The variant and its nets, seeded by ``cfg.train.seed``, on ``device``."""
     spec = VARIANTS.get(cfg.model.name)
@@ -109,9 +118,10 @@ def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -
 
 def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
                   shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
-    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg``; with
-    ``shard=(rank, world)`` the stream yields this process's ``batch_size // world`` of each batch. With
-    ``checkpoint``, the shapes ``cfg`` implies are checked against its tensors before any net is built."""
+    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg`` made to fit the data
+    (:func:`fit_to_data`; the session holds that config); with ``shard=(rank, world)`` the stream yields this
+    process's ``batch_size // world`` of each batch. With ``checkpoint``, the shapes ``cfg`` implies are
+    checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
     stream = None
     if with_data:
@@ -123,6 +133,7 @@ def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape 
         stream = BatchStream(images, data.labels.to(device), batch_size=batch, seed=cfg.train.seed,
                              transform=lambda x: to_memory_format(x, chl), shard=shard)
     assert data_shape is not None
+    cfg = fit_to_data(cfg, data_shape)
     if checkpoint is not None:
         ckpt.check_shapes(checkpoint, planned_shapes(cfg, data_shape))
     spec, nets = build_nets(cfg, data_shape, device)

@@ -18,16 +18,18 @@ from pathlib import Path
 
 import torch
 
-from ganforge.config import Config, dump_yaml, to_dict
+from ganforge.config import Config, dump_yaml
+from ganforge.config_resolve import check_config
 from ganforge.data.input_files import regular_file
-from ganforge.errors import CheckpointError, ConfigError, RunFolderError, TrainingError
+from ganforge.errors import CheckpointError, RunFolderError, TrainingError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
 from ganforge.train.logs import NullLogger, RunLogger, read_log, truncate_log
+from ganforge.train.resume_config import check_resume_config
 from ganforge.train.run_lock import claim_run_folder
-from ganforge.train.session import Session, build_session, read_config, restore, save
+from ganforge.train.session import Session, build_session, restore, save
 from ganforge.variants import StepContext
 
 
@@ -52,32 +54,6 @@ class StopSignal:
     def __exit__(self, *exc) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
-
-
-def config_difference(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two config dicts, ignoring ``train.steps``."""
-    keys = sorted(set(a) | set(b))
-    out = []
-    for key in keys:
-        name = prefix + key
-        if name == "train.steps":
-            continue
-        va, vb = a.get(key), b.get(key)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            out += config_difference(va, vb, name + ".")
-        elif va != vb:
-            out.append(name)
-    return out
-
-
-def check_resume_config(cfg: Config, path: Path, allow_change: bool) -> None:
-    """Refuse to resume with a different config unless ``allow_change``."""
-    saved = read_config(path)
-    diff = config_difference(to_dict(saved), to_dict(cfg))
-    if diff and not allow_change:
-        shown = ", ".join(diff[:5]) + (" ..." if len(diff) > 5 else "")
-        raise ConfigError(f"the config differs from the run's saved config in {shown}; resume without "
-                          "overrides, or pass --allow-config-change to continue with the new values")
 
 
 RUN_FILES = ("log.jsonl", "summary.json", "config.yaml")  # read and rewritten in place by a run
@@ -110,7 +86,7 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
     if workers.is_main:
         if latest is not None:
             _start_writing(run_dir, lambda: truncate_log(run_dir / "log.jsonl", session.step))
-        _start_writing(run_dir, lambda: (run_dir / "config.yaml").write_text(dump_yaml(cfg)))
+        _start_writing(run_dir, lambda: (run_dir / "config.yaml").write_text(dump_yaml(session.cfg)))
     return session
 
 
@@ -238,8 +214,13 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
 
     Returns:
         The summary also written to ``RUN/summary.json``: steps, wall_s, steps_per_second (steady
-        state, first 3 steps excluded), final losses, and ``stopped_by`` when a signal ended it.
+        state, first 3 steps excluded), final losses, ``stopped_by`` when a signal ended it, and the model
+        and its net family as built (``net`` is null for models without that choice).
+
+    Raises:
+        ConfigError: ``cfg`` fails the checks every assembled config passes (``config_resolve.check_config``).
     """
+    cfg = check_config(cfg)
     run_dir, workers = Path(run_dir), start_workers(cfg)
     try:
         with claim_run_folder(run_dir) if workers.is_main else contextlib.nullcontext():
@@ -291,7 +272,8 @@ def _write_summary(session: Session, run_dir: Path, times: list[float], wall: fl
     summary = {"steps": session.step, "start_step": start, "wall_s": round(wall, 3),
                "steps_per_second": (len(steady) / sum(steady)) if steady else None,
                "precision": session.precision, "device": str(session.device), "final": final,
-               "stopped_by": stopped_by}
+               "stopped_by": stopped_by, "model": session.cfg.model.name,
+               "net": getattr(session.cfg.model, "net", None)}
     if write:
         try:
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
