@@ -3,10 +3,13 @@
 A generator G: z → x and a discriminator/critic D: x → score, picked by net family:
 ``mlp`` (2-D toy sets), ``dcgan`` (Radford et al. 2016; 28×28×1 or 32×32×3, ``width``) or
 ``wgan-gp-mnist`` (the exact reference architecture of Gulrajani et al. 2017, ``gan_mnist.py``).
+The default ``auto`` follows the data (:func:`net_for_data`): ``mlp`` for points, ``dcgan`` for images;
+the training session records the family it picked in the run's config.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,7 +26,7 @@ from ganforge.variants.base import DataShape, make_optimizer
 class AdversarialConfig(ModelConfig):
     """Net families and optimizers shared by the classic variants."""
 
-    net: Literal["mlp", "dcgan", "wgan-gp-mnist"] = "dcgan"
+    net: Literal["auto", "mlp", "dcgan", "wgan-gp-mnist"] = "auto"
     z_dim: int = 100
     width: int = 64
     hidden: int = 128
@@ -31,6 +34,24 @@ class AdversarialConfig(ModelConfig):
     d_norm: Literal["batch", "layer", "none"] = "batch"
     optim_g: OptimConfig = field(default_factory=OptimConfig)
     optim_d: OptimConfig = field(default_factory=OptimConfig)
+
+    def for_data(self, sample_shape: tuple[int, ...]) -> AdversarialConfig:
+        """This config with ``net: auto`` replaced by the family :func:`net_for_data` picks."""
+        return with_net_for_data(self, sample_shape)
+
+
+def net_for_data(net: str, sample_shape: tuple[int, ...]) -> str:
+    """The net family to build: ``auto`` is ``mlp`` for points (``sample_shape`` (D,)) and ``dcgan`` for
+    images ((C, H, W)); a named family is returned as it is (the builders check that it fits)."""
+    if net != "auto":
+        return net
+    return "mlp" if len(sample_shape) == 1 else "dcgan"
+
+
+def with_net_for_data(model: ModelConfig, sample_shape: tuple[int, ...]) -> ModelConfig:
+    """``model`` (any config with a ``net`` field) with ``net: auto`` resolved; itself when nothing changes."""
+    net = net_for_data(model.net, sample_shape)  # type: ignore[attr-defined]
+    return model if net == model.net else dataclasses.replace(model, net=net)  # type: ignore[attr-defined]
 
 
 def _output_activation(data: DataShape) -> str:
@@ -46,17 +67,18 @@ def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]
     from ganforge import nets
 
     m: AdversarialConfig = cfg.model  # type: ignore[assignment]
-    if m.net == "mlp":
+    net = net_for_data(m.net, tuple(data.shape))
+    if net == "mlp":
         if len(data.shape) != 1:
             raise ConfigError(f"model.net 'mlp' is for 2-D toy data, got samples of shape {data.shape}; "
-                              "use model.net=dcgan for images")
+                              "use model.net=dcgan (or auto) for images")
         (dim,) = data.shape
         return {"generator": nets.MLPGenerator(z_dim=m.z_dim, out_dim=dim, hidden=m.hidden, depth=m.depth),
                 "critic": nets.MLPDiscriminator(in_dim=dim, hidden=m.hidden, depth=m.depth)}
     if len(data.shape) != 3:
-        raise ConfigError(f"model.net {m.net!r} needs images, got samples of shape {data.shape}; "
-                          "use model.net=mlp for 2-D toy data")
-    if m.net == "wgan-gp-mnist":
+        raise ConfigError(f"model.net {net!r} needs images, got samples of shape {data.shape}; "
+                          "use model.net=mlp (or auto) for 2-D toy data")
+    if net == "wgan-gp-mnist":
         if tuple(data.shape) != (1, 28, 28) or tuple(data.pixel_range) != (0.0, 1.0):
             raise ConfigError("model.net 'wgan-gp-mnist' needs 1×28×28 images in [0, 1] (its generator ends "
                               "in a sigmoid); set data.pixel_range=0,1 and a 28×28 grayscale dataset")

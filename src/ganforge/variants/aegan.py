@@ -29,8 +29,8 @@ Defaults follow the public PyTorch AEGAN code (``aegan.py``): λ_x = 1 (ALPHA_RE
 mean of the x^ and x~ (z^ and z~) terms, i.e. λ_x^ = λ_x~ = 0.0025 and λ_z^ = λ_z~ = 0.05; Adam
 2e-4 (0.5, 0.999) for G+E and 1e-4 (0.5, 0.999) for Dx and Dz; z_dim 16. Net families: ``dcgan``
 (G: ``DCGANGenerator``, E: ``DCGANEncoder``, Dx: ``DCGANDiscriminator``, each of ``width``; E and Dx
-normalise with ``d_norm``) for 28×28 or 32×32 images, ``mlp`` for 2-D toy data; Dz is always
-``MLPDiscriminator(in_dim=z_dim, hidden, depth)``.
+normalise with ``d_norm``) for 28×28 or 32×32 images, ``mlp`` for 2-D toy data, and the default ``auto``,
+which picks one of them for the data; Dz is always ``MLPDiscriminator(in_dim=z_dim, hidden, depth)``.
 Logged (detached, unweighted terms): loss_d = loss_dx + loss_dz, loss_g = L_GE, adv_x_hat, adv_x_tilde,
 adv_z_hat, adv_z_tilde, recon_x, recon_z.
 """
@@ -48,7 +48,7 @@ from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss, l1_reconstruction, l2_reconstruction
 from ganforge.samplers.noise import sample_noise
-from ganforge.variants.adversarial import build_generator_critic, generate
+from ganforge.variants.adversarial import build_generator_critic, generate, net_for_data, with_net_for_data
 from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad
 from ganforge.variants.scoring import has_batch_statistics
 
@@ -64,7 +64,7 @@ class AEGANConfig(ModelConfig):
     """AEGAN hyperparameters: nets, adversarial loss kind, the six loss weights and optimizers."""
 
     name: str = "aegan"
-    net: Literal["dcgan", "mlp"] = "dcgan"
+    net: Literal["auto", "dcgan", "mlp"] = "auto"
     z_dim: int = 16
     width: int = 64
     hidden: int = 128
@@ -81,6 +81,10 @@ class AEGANConfig(ModelConfig):
     optim_ge: OptimConfig = field(default_factory=lambda: _adam(2e-4))
     optim_dx: OptimConfig = field(default_factory=lambda: _adam(1e-4))
     optim_dz: OptimConfig = field(default_factory=lambda: _adam(1e-4))
+
+    def for_data(self, sample_shape: tuple[int, ...]) -> AEGANConfig:
+        """This config with ``net: auto`` resolved for the data (``mlp`` for points, ``dcgan`` for images)."""
+        return with_net_for_data(self, sample_shape)  # type: ignore[return-value]
 
     def validate(self) -> None:
         if self.d_steps < 1:
@@ -100,7 +104,7 @@ def build_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
 
     m: AEGANConfig = cfg.model  # type: ignore[assignment]
     pair = build_generator_critic(cfg, data)  # G and Dx, with the family's checks and messages
-    if m.net == "mlp":
+    if net_for_data(m.net, tuple(data.shape)) == "mlp":
         encoder = NETS.get("mlp-encoder").build(in_dim=data.shape[0], z_dim=m.z_dim, hidden=m.hidden,
                                                 depth=m.depth)
     else:
