@@ -114,3 +114,60 @@ def test_out_of_range_train_values_are_refused(item, needle):
         C.resolve(preset="gan-ring8", sets=[item])
     assert needle in str(info.value)
     assert C.resolve(preset="gan-ring8", sets=["train.keep_every=500"]).train.keep_every == 500
+
+
+def test_assemble_layers_base_preset_files_overrides_and_sets_in_order(tmp_path):
+    from ganforge.config_resolve import assemble
+
+    f = tmp_path / "o.yaml"
+    f.write_text("train:\n  seed: 4\n  log_every: 7\n")
+    base = {"description": "saved", "model": {"name": "wgan"}, "train": {"seed": 1, "log_every": 3, "keep_last": 9}}
+    cfg = assemble(base=base, preset="gan-ring8", files=[f], overrides={"train": {"seed": 5}},
+                   sets=["train.log_every=2"])
+    assert cfg.description.startswith("Non-saturating GAN") and cfg.model.name == "gan"  # the preset over base
+    assert (cfg.train.seed, cfg.train.log_every, cfg.train.keep_last) == (5, 2, 9)
+
+
+def _range_paths(tmp_path):
+    """Every way a config is built, each given train.log_every=0."""
+    from ganforge.config_resolve import assemble, check_config
+
+    bad = {"train": {"log_every": 0}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    return {"sets": lambda: C.resolve(sets=["train.log_every=0"]),
+            "file": lambda: C.resolve(files=[str(tmp_path / "bad.yaml")]),
+            "overrides": lambda: C.resolve(overrides=bad),
+            "saved config (resume, sampling)": lambda: C.config_from_json(C.to_dict(C.resolve()) | bad),
+            "base": lambda: assemble(base=bad),
+            "built in code": lambda: check_config(C.Config(train=C.TrainConfig(log_every=0)))}
+
+
+@pytest.mark.parametrize("path", ["sets", "file", "overrides", "saved config (resume, sampling)", "base",
+                                  "built in code"])
+def test_every_path_refuses_out_of_range_values(tmp_path, path):
+    with pytest.raises(ConfigError, match="'train.log_every': must be >= 1, got 0"):
+        _range_paths(tmp_path)[path]()
+
+
+def test_every_path_runs_the_model_validate():
+    from ganforge.config_resolve import assemble
+
+    saved = C.to_dict(C.resolve(sets=["model.name=aegan"]))
+    saved["model"]["d_steps"] = 0
+    with pytest.raises(ConfigError, match="model.d_steps"):
+        assemble(base=saved)
+
+
+def test_moved_assembling_helpers_keep_their_old_names():
+    from ganforge import config_resolve
+    from ganforge.config import merge, parse_set  # the names other code imports
+
+    assert merge is config_resolve.merge and parse_set is config_resolve.parse_set
+    assert C.preset_names() == config_resolve.preset_names() and C.TRAIN_MINIMA is config_resolve.TRAIN_MINIMA
+    with pytest.raises(AttributeError):
+        C.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("model", ["gan", "wgan", "wgan-gp", "aegan"])
+def test_net_defaults_to_auto(model):
+    assert C.resolve(sets=[f"model.name={model}"]).model.net == "auto"

@@ -158,6 +158,17 @@ def image_run(tmp_path_factory) -> Path:
     return run
 
 
+def test_default_net_on_images_builds_and_records_the_dcgan(image_run):
+    import json
+
+    from safetensors.torch import load_file
+
+    assert yaml.safe_load((image_run / "config.yaml").read_text())["model"]["net"] == "dcgan"  # was auto
+    assert json.loads((image_run / "summary.json").read_text())["net"] == "dcgan"
+    weights = load_file(str(image_run / "checkpoints" / "00000002" / "modules.safetensors"))
+    assert any(k.startswith("generator.") and v.dim() == 4 for k, v in weights.items())  # transposed convolutions
+
+
 def test_sample_needs_only_the_run_folder(toy_run, image_run, tmp_path):
     env = {"GANFORGE_DATA": str(tmp_path / "no-data-here")}
     npz = tmp_path / "s.npz"
