@@ -166,8 +166,8 @@ def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Cal
     """Train ``cfg`` into ``run_dir`` (or reuse a finished run of the same config); the trainer's summary.
     A run that another process is writing (a second experiment on the same --out) is refused, naming it."""
     fresh = not run_dir.exists()
-    seconds = None if settings.minutes_per_variant is None else 60.0 * settings.minutes_per_variant
-    with claim_run_folder(run_dir):
+    with claim_run_folder(run_dir):  # refused before the config or settings are looked at
+        seconds = None if settings.minutes_per_variant is None else 60.0 * settings.minutes_per_variant
         saved = run_dir / "config.yaml"
         resume = False
         if (run_dir / "summary.json").is_file() and saved.is_file():
