@@ -43,7 +43,7 @@ def sample_lapgan_command(args: argparse.Namespace) -> int:
 
     from ganforge.train.grids import save_grid, save_samples_png
     from ganforge.train.session import open_run
-    from ganforge.variants.lapgan import levels_figure, sample_levels
+    from ganforge.variants.lapgan import levels_figure, levels_full_size, sample_levels
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
@@ -75,19 +75,6 @@ def sample_lapgan_command(args: argparse.Namespace) -> int:
             np.savez(f"{args.levels_npz}-level{k}.npz", samples=full.numpy(), pixel_range=np.array(pixel_range))
         print(f"levels at full size: {args.levels_npz}-level0..{len(levels) - 1}.npz")
     return 0
-
-
-def levels_full_size(levels: list, sigma: float) -> list:
-    """[I~_0, u(I~_1), u(u(I~_2)), ...]: every level brought to full size by the pyramid's upsampling u (the
-    low-pass image that the next finer generator would receive), so one classifier can score every level."""
-    from ganforge.data.transforms import pyramid_up
-
-    out = []
-    for k, image in enumerate(levels):
-        for _ in range(k):
-            image = pyramid_up(image, sigma)
-        out.append(image)
-    return out
 
 
 def load_level_generators(generator, runs: list[str], session, *, ema: bool) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ganforge.data.transforms import gaussian_pyramid, pyramid_up
+from ganforge.data.transforms import gaussian_pyramid
 from ganforge.errors import ConfigError
 from ganforge.experiments.outputs import write_csv, write_json
 from ganforge.experiments.real_features import Embedder
@@ -33,17 +33,21 @@ from ganforge.metrics.features import load_real
 from ganforge.metrics.modes import class_coverage
 from ganforge.train.grids import save_grid
 from ganforge.train.session import open_run
-from ganforge.variants.lapgan import levels_figure, sample_levels
+from ganforge.variants.lapgan import levels_figure, levels_full_size, sample_levels
 
 
-def knn_labels(queries: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+def knn_labels(queries: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor, k: int, *,
+               block_rows: int = 256) -> torch.Tensor:
     """Majority label of the ``k`` nearest ``reference`` rows (L2 over pixels) of each query.
 
     Args: queries (N, C, h, w); reference (M, C, h, w); labels (M,). Returns: (N,) class indices.
     """
-    dist = torch.cdist(queries.flatten(1).float(), reference.flatten(1).float())  # (N, M)
-    nearest = dist.topk(min(k, len(reference)), largest=False).indices
-    return torch.mode(labels[nearest], dim=1).values
+    ref = reference.flatten(1).float()
+    out = []
+    for block in queries.flatten(1).float().split(block_rows):  # (rows, M) distances at a time: bounded memory
+        nearest = torch.cdist(block, ref).topk(min(k, len(ref)), largest=False).indices
+        out.append(torch.mode(labels[nearest], dim=1).values)
+    return torch.cat(out)
 
 
 def _one_hot_scores(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -64,12 +68,10 @@ def level_scores(levels: list[torch.Tensor], asked: torch.Tensor | None, real: d
     rows, K = [], int(real["test_labels"].max()) + 1
     train_pyr = gaussian_pyramid(real["train"], len(levels), sigma)
     test_pyr = gaussian_pyramid(real["test"], len(levels), sigma)
+    fake_full, real_full = levels_full_size(levels, sigma), levels_full_size(test_pyr, sigma)
     for k, fake in enumerate(levels):
-        full = {"fake": fake, "real": test_pyr[k]}
-        for _ in range(k):
-            full = {name: pyramid_up(x, sigma) for name, x in full.items()}
         labelled = {
-            "classifier": [embed(full[x], pixel_range, "logits").argmax(1) for x in ("fake", "real")],
+            "classifier": [embed(x, pixel_range, "logits").argmax(1) for x in (fake_full[k], real_full[k])],
             "knn": [knn_labels(x, train_pyr[k], real["train_labels"], k_neighbours) for x in (fake, test_pyr[k])],
         }
         for name, (fake_labels, real_labels) in labelled.items():

@@ -93,9 +93,10 @@ def mala_class_samples(run_dir: Path, per_class: int, settings: MALASettings, *,
     with torch.no_grad():
         encoder = session.nets["encoder"]
         device = next(encoder.parameters()).device
-        own = torch.cat([encoder(images[i:i + 500].to(device)).argmax(1).cpu() for i in range(0, len(images), 500)])
-        rebuilt = torch.cat([encoder.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
-                             for i in range(0, len(images), 500)])
+        acts = [encoder.activations(images[i:i + 500].to(device), ["fc1", encoder.logits_layer])
+                for i in range(0, len(images), 500)]  # one pass: E's class and R(h)'s code
+        own = torch.cat([a[encoder.logits_layer].argmax(1).cpu() for a in acts])
+        rebuilt = torch.cat([a["fc1"].float().cpu() for a in acts])
     return {"images": images, "classes": classes, "pixel_range": tuple(session.data_shape.pixel_range),
             "encoder_accuracy": float((own == classes).double().mean()), "seconds": seconds,
             "prior_gap": prior_gap(codes, rebuilt)}

@@ -299,6 +299,17 @@ def levels_figure(levels: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat(rows[::-1])
 
 
+def levels_full_size(levels: list[torch.Tensor], sigma: float) -> list[torch.Tensor]:
+    """[I~_0, u(I~_1), u(u(I~_2)), ...]: every level brought to full size by the pyramid's upsampling u (the
+    low-pass image that the next finer generator would receive), so one classifier can score every level."""
+    out = []
+    for k, image in enumerate(levels):
+        for _ in range(k):
+            image = pyramid_up(image, sigma)
+        out.append(image)
+    return out
+
+
 SPEC = VariantSpec(
     name="lapgan",
     description="LAPGAN (Denton 2015): a Laplacian pyramid of conditional GANs, level by level, optional CC-LAPGAN",
