@@ -39,25 +39,62 @@ def test_other_labels_lists_every_label_but_the_own():
 
 
 def test_tiny_experiment_writes_csv_png_json_with_the_right_rows(run, tmp_path, capsys):
+    """Two variants (the same run under two labels, so their rows must agree) × 2 replicates × 2 n: every
+    row of the table, the real rows shared by the variants, the full check beside the domain classifier."""
     out = tmp_path / "exp"
-    args = ["experiment", "augmentation", "--run", run, "--n-values", "3,6", "--steps", "2", "--width", "0.0625",
-            "--batch-size", "8", "--n-test", "20", "--out", str(out)]
+    args = ["experiment", "augmentation", "--run", f"a={run},{run}", "--run", f"b={run},{run}", "--n-values", "3,6",
+            "--steps", "2", "--width", "0.0625", "--batch-size", "8", "--n-test", "20", "--out", str(out)]
     assert cli_main(args) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
-    table = captured.err.splitlines()[-3:]  # the accuracy table: a header and one row per n
-    assert table[0].split() == ["n", "real", "real", "real+generated", "generated"]
-    assert [line.split()[0] for line in table[1:]] == ["3", "6"]
+    table = captured.err.splitlines()[-6:]  # the accuracy table: a header, 2 rows per variant, the full check
+    assert table[0].split() == ["variant", "n", "real", "real", "real+generated", "generated"]
+    assert [line.split()[:2] for line in table[1:5]] == [["a", "3"], ["a", "6"], ["b", "3"], ["b", "6"]]
+    assert table[5].startswith("full check: real only on all 60000 training images, 2 steps")
     rows = list(csv.DictReader((out / "augmentation.csv").open()))
-    expected = [(n, name, size) for n in (3, 6) for name, size in
-                (("real", n), ("real+generated", 10 * n), ("generated", 9 * n))]
-    assert [(int(r["n_real"]), r["train_set"], int(r["train_size"])) for r in rows] == expected
+    expected = [(i, label, n, name, size) for i in (0, 1) for n in (3, 6) for label in ("a", "b")
+                for name, size in (("real", n), ("real+generated", 10 * n), ("generated", 9 * n))]
+    assert [(int(r["replicate"]), r["variant"], int(r["n_real"]), r["train_set"], int(r["train_size"]))
+            for r in rows] == expected
     assert all(0 <= float(r["test_accuracy"]) <= 1 and 0 <= float(r["train_accuracy"]) <= 1 for r in rows)
+    acc = {(r["replicate"], r["variant"], r["n_real"], r["train_set"]): float(r["test_accuracy"]) for r in rows}
+    assert all(acc[(i, "a", n, s)] == acc[(i, "b", n, s)] for i, _, n, s in acc)  # same run, same seeds
     assert json.loads((out / "augmentation.json").read_text()) == summary
-    assert summary["per_n"].keys() == {"3", "6"} and summary["n_test"] == 20
-    assert summary["per_n"]["6"]["generated"] == pytest.approx(float(rows[5]["test_accuracy"]))
-    assert summary["classifier"] == {"width": 0.0625, "lr": 0.05, "flip": False, "steps": 2, "batch_size": 8}
+    assert summary["per_n"].keys() == {"a", "b"} and summary["per_n"]["a"].keys() == {"3", "6"}
+    cell = summary["per_n"]["b"]["6"]["generated"]
+    values = [acc[(str(i), "b", "6", "generated")] for i in (0, 1)]
+    assert cell["mean"] == pytest.approx(np.mean(values)) and cell["std"] == pytest.approx(np.std(values, ddof=1))
+    assert cell["replicates"] == 2 and summary["n_test"] == 20
+    assert summary["classifier"] == {"width": 0.0625, "lr": 0.05, "flip": False, "epochs": 4, "batch_size": 8,
+                                     "min_steps": 500, "steps": 2}
+    check = summary["full_check"]
+    assert check["train_size"] == 60000 and check["steps"] == 2 and 0 <= check["test_accuracy"] <= 1
+    if check["domain_classifier_test_accuracy"] is not None:
+        assert check["gap"] == pytest.approx(check["domain_classifier_test_accuracy"] - check["test_accuracy"])
     assert Image.open(out / "augmentation.png").size[0] > 300
+
+
+def test_steps_follow_the_set_size_with_a_floor():
+    recipe = aug.Recipe(width=0.5, lr=0.05, flip=False, epochs=2, batch_size=64, min_steps=500)
+    assert [recipe.steps_for(n) for n in (10, 16000, 16001, 100000)] == [500, 500, 501, 3125]
+    assert aug.Recipe(width=0.5, lr=0.05, flip=False, epochs=2, steps=7).steps_for(100000) == 7
+
+
+def test_variants_parse_labels_and_replicates():
+    from ganforge.cli.modnet_cmd import parse_variants
+
+    parsed = parse_variants(["f=r/a,r/b", "x/joint0,x/joint1"])
+    assert parsed == {"f": ["r/a", "r/b"], "joint0": ["x/joint0", "x/joint1"]}
+    for bad in (["a=r", "a=s"], ["a="], [","]):
+        with pytest.raises(ConfigError, match="LABEL="):
+            parse_variants(bad)
+
+
+def test_summarise_gives_mean_and_sample_std_per_cell():
+    rows = [{"variant": "v", "n_real": 10, "train_set": "generated", "test_accuracy": a, "train_accuracy": 1.0}
+            for a in (0.5, 0.7, 0.9)]
+    cell = aug.summarise(rows)["v"]["10"]["generated"]
+    assert cell == {"mean": pytest.approx(0.7), "std": pytest.approx(0.2), "train_mean": 1.0, "replicates": 3}
 
 
 def test_train_and_test_reports_both_accuracies():
@@ -83,4 +120,6 @@ def test_sources_are_the_augment_files_and_nested(run, tmp_path):
 
 def test_refuses_bad_settings(run):
     with pytest.raises(ConfigError, match="--n-values must lie in"):
-        aug.augmentation(run, n_values=(10**6,), log=lambda line: None)
+        aug.augmentation({"r": [run]}, n_values=(10**6,), log=lambda line: None)
+    with pytest.raises(ConfigError, match="same number"):
+        aug.augmentation({"r": [run], "s": [run, run]}, log=lambda line: None)

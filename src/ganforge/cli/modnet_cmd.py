@@ -54,16 +54,40 @@ def _augment(args: argparse.Namespace) -> int:
 
 def add_augmentation_args(parser: argparse.ArgumentParser) -> None:
     """The options of ``ganforge experiment augmentation`` (registered by ``experiment_cmd``)."""
-    parser.add_argument("--run", required=True, help="a trained modnet run folder")
+    parser.add_argument("--run", required=True, action="append", metavar="[LABEL=]RUN[,RUN...]",
+                        help="a variant: trained modnet run folders, one per replicate (repeat for more variants; "
+                        "the label defaults to the first folder's name)")
     parser.add_argument("--n-values", default="10,100,1000,10000", help="real training images per row")
-    parser.add_argument("--steps", type=int, default=1000, help="SGD steps of every classifier")
+    parser.add_argument("--epochs", type=float, help="passes over each training set (default: the dataset's "
+                        "classifier recipe)")
+    parser.add_argument("--min-steps", type=int, default=500, help="SGD steps of a classifier at least")
+    parser.add_argument("--steps", type=int, help="a fixed SGD step count for every classifier instead")
     parser.add_argument("--width", type=float, help="classifier width (default: the dataset's classifier recipe)")
     parser.add_argument("--lr", type=float, help="classifier learning rate (default: the dataset's recipe)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--n-test", type=int, default=10000, help="test images (a seeded subset)")
+    parser.add_argument("--no-full-check", action="store_true", help="skip the recipe's run on the whole "
+                        "training split (its convergence check)")
     parser.add_argument("--out", default="experiments/augmentation", help="folder for the CSV, PNG and JSON")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="replicate i uses seed + i")
     parser.set_defaults(func=_augmentation)
+
+
+def parse_variants(specs: list[str]) -> dict[str, list[str]]:
+    """``--run`` values ``[LABEL=]RUN[,RUN...]`` as {label: runs}; a repeated label is refused."""
+    from pathlib import Path
+
+    from ganforge.errors import ConfigError
+
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        label, _, paths = spec.rpartition("=") if "=" in spec else ("", "", spec)
+        runs = [p for p in paths.split(",") if p.strip()]
+        label = label or (Path(runs[0]).name if runs else "")
+        if not runs or not label or label in out:
+            raise ConfigError(f"--run {spec!r}: give [LABEL=]RUN[,RUN...] with a label used once")
+        out[label] = runs
+    return out
 
 
 def _augmentation(args: argparse.Namespace) -> int:
@@ -79,8 +103,10 @@ def _augmentation(args: argparse.Namespace) -> int:
     for name in ("width", "lr"):
         if getattr(args, name) is not None and not getattr(args, name) > 0:
             raise ConfigError(f"--{name} must be positive, got {getattr(args, name)}")
-    summary = augmentation(args.run, args.out, n_values=n_values, steps=args.steps, width=args.width, lr=args.lr,
-                           batch_size=args.batch_size, n_test=args.n_test, seed=args.seed,
+    recipe = {"width": args.width, "lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size,
+              "min_steps": args.min_steps, "steps": args.steps}
+    summary = augmentation(parse_variants(args.run), args.out, n_values=n_values, recipe=recipe,
+                           n_test=args.n_test, full_check=not args.no_full_check, seed=args.seed,
                            log=lambda line: print(line, file=sys.stderr, flush=True))
     print(accuracy_table(summary), file=sys.stderr)
     print(json.dumps(summary, indent=2))
@@ -88,9 +114,16 @@ def _augmentation(args: argparse.Namespace) -> int:
 
 
 def accuracy_table(summary: dict) -> str:
-    """The experiment's test accuracies as a text table: one row per n, one column per training set."""
+    """Test accuracies (mean ± std over replicates) as a text table: per variant one row per n, one column per
+    training set; then the full check."""
     sets = ("real", "real+generated", "generated")
-    lines = [f"{'n real':>8}" + "".join(f"{name:>16}" for name in sets)]
-    for n, accs in summary["per_n"].items():
-        lines.append(f"{n:>8}" + "".join(f"{accs[name]:>16.4f}" for name in sets))
+    lines = [f"{'variant':>12}{'n real':>8}" + "".join(f"{name:>20}" for name in sets)]
+    for label, per_n in summary["per_n"].items():
+        for n, accs in per_n.items():
+            cells = "".join(f"{accs[s]['mean']:>12.4f} ± {accs[s]['std']:.3f}" for s in sets)
+            lines.append(f"{label:>12}{n:>8}" + cells)
+    check = summary.get("full_check")
+    if check:
+        lines.append(f"full check: real only on all {check['train_size']} training images, {check['steps']} steps: "
+                     f"{check['test_accuracy']:.4f} (domain classifier {check['domain_classifier_test_accuracy']})")
     return "\n".join(lines)

@@ -8,20 +8,31 @@ ones source by source), ``labels`` (int64: real y, generated y_t), ``pixel_range
 ``source`` (index of each image's real source among the n), ``classes``. ``ganforge evaluate --fake FILE``
 and the data layer (``load_dataset("npz", path=FILE)``) read it.
 
-Experiment: for each n in {10, 100, 1000, 10000} (the same nested seeded subsets), three fresh domain
-classifiers of one recipe are trained, on the n real images, on real + generated (n·K images) and on the
-generated images only (targets ≠ source labels), and their accuracy measured on the test split (or a
-seeded subset of ``n_test``) and on their own training images (a diverged run shows as a low training
-accuracy). The recipe is the domain classifier's (``train.classifier``: MNISTClassifier for
-28×28, small ResNet otherwise; SGD momentum 0.9, weight decay 5e-4, cosine decay), but a fixed number of
-SGD ``steps`` for every set, so the sets differ only in their images; batches are drawn uniformly from the
-whole set (in real + generated, generated images are K - 1 of every K). Written: ``augmentation.csv`` (one
-row per n and set), ``augmentation.png`` (test accuracy against n) and ``augmentation.json``.
+Experiment: one or more *variants* (a label and its runs: ``--run fooling=R0,R1,R2 --run joint=J0,J1,J2``;
+run i of every variant is replicate i, seeded ``seed + i``). For each replicate and each n in
+{10, 100, 1000, 10000} (the first n of one seeded permutation of the training split, so the sets are nested),
+fresh domain classifiers of one recipe are trained on the n real images (shared by the variants: it does not
+depend on the run), and, per variant, on real + generated (n·K images) and on the generated images only
+(targets ≠ source labels). Each is tested on the test split (or a seeded subset of ``n_test``) and on its own
+training images (a diverged or underfitted run shows as a low training accuracy).
+
+Training to convergence: the recipe is the domain classifier's (``train.classifier``: MNISTClassifier for
+28×28, small ResNet otherwise; SGD momentum 0.9, weight decay 5e-4, cosine decay; its width and lr), run for
+``max(min_steps, ceil(epochs · N / batch))`` steps on a set of N images, so a large set gets the same number of
+passes as the domain classifier's own training and a tiny set at least ``min_steps`` steps. The full check
+trains the same recipe on the whole training split and reports its test accuracy beside the cached domain
+classifier's: if the recipe had not converged it would fall short there. Batches are drawn uniformly from the
+whole set (in real + generated, generated images are K - 1 of every K). Written: ``augmentation.csv`` (one row
+per replicate, variant, n and set), ``augmentation.png`` (test accuracy against n, mean ± std over
+replicates) and ``augmentation.json``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +44,31 @@ from ganforge.errors import ConfigError
 from ganforge.experiments.modnet_apply import ModNetRun, all_targets
 from ganforge.experiments.outputs import Panel, write_csv, write_json, write_panels
 from ganforge.metrics.features import subset_indices
-from ganforge.train.classifier import DEFAULTS, FALLBACK, _fit, accuracy, build_classifier
+from ganforge.train.classifier import DEFAULTS, FALLBACK, _fit, accuracy, build_classifier, default_classifier_dir
 
 N_VALUES = (10, 100, 1000, 10000)
 SETS = ("real", "real+generated", "generated")
+MIN_STEPS = 500  # SGD steps of a classifier on the smallest sets (module docstring)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How every fresh classifier of the study trains (module docstring): width, lr, mirror flips, epochs over
+    its set, a floor of ``min_steps``, the batch; ``steps`` fixes every classifier's step count instead."""
+
+    width: float
+    lr: float
+    flip: bool
+    epochs: float
+    batch_size: int = 64
+    min_steps: int = MIN_STEPS
+    steps: int | None = None
+
+    def steps_for(self, n_images: int) -> int:
+        """SGD steps for a set of ``n_images``: ``steps`` if fixed, else max(min_steps, ceil(epochs·N/batch))."""
+        if self.steps is not None:
+            return self.steps
+        return max(self.min_steps, math.ceil(self.epochs * n_images / self.batch_size))
 
 
 def augmented_arrays(run: ModNetRun, n_real: int, seed: int) -> dict[str, np.ndarray]:
@@ -85,48 +117,46 @@ def train_and_test(images: torch.Tensor, labels: torch.Tensor, test: tuple[torch
     return {"test_accuracy": accuracy(net, *test), "train_accuracy": accuracy(net, images, labels)}
 
 
-def augmentation(run: str | Path, out_dir: str | Path = "experiments/augmentation", *,
-                 n_values: tuple[int, ...] = N_VALUES, steps: int = 1000, width: float | None = None,
-                 batch_size: int = 64, lr: float | None = None, n_test: int = 10000, seed: int = 0,
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
+def augmentation(runs: dict[str, list[str | Path]], out_dir: str | Path = "experiments/augmentation", *,
+                 n_values: tuple[int, ...] = N_VALUES, recipe: dict[str, Any] | None = None, n_test: int = 10000,
+                 full_check: bool = True, seed: int = 0, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the experiment (module docstring) and write its CSV, PNG and JSON.
 
     Args:
-        run: a trained modnet run folder.
+        runs: {variant label: its trained modnet run folders}; run i of each label is replicate i.
         out_dir: folder of ``augmentation.csv``, ``.png`` and ``.json``.
         n_values: real training images per row (each <= the training split).
-        steps, batch_size: SGD steps and batch of every classifier.
-        width, lr: the classifier's width and learning rate (default: the dataset's classifier recipe).
+        recipe: overrides of the classifier recipe (``Recipe`` fields; default: the dataset's classifier's).
         n_test: test images (a seeded subset).
-        seed: seeds the subsets, the classifiers' initialisation and their data order.
+        full_check: also train the recipe on the whole training split (real only).
+        seed: replicate i seeds its subsets, classifiers' initialisation and data order with ``seed + i``.
 
     Returns:
-        The JSON summary: per n the accuracy of each training set and its size.
+        The JSON summary: per variant, n and set the test accuracy's mean and std over replicates.
     """
-    mod = ModNetRun.open(run)
-    given = {k: v for k, v in (("width", width), ("lr", lr)) if v is not None}
-    recipe = {**DEFAULTS.get(mod.cfg.data.name, FALLBACK), **given}
-    train = mod.split("train")
-    if not n_values or any(not 1 <= n <= len(train) for n in n_values) or steps < 1 or batch_size < 1 or n_test < 1:
-        raise ConfigError(f"--n-values must lie in 1..{len(train)}, --steps, --batch-size and --n-test be >= 1; "
-                          f"got {list(n_values)}, {steps}, {batch_size}, {n_test}")
-    order = torch.from_numpy(subset_indices(len(train), max(n_values), seed))
-    test_x, test_y, _ = mod.subset("test", n_test, seed + 1)
-    rows = []
-    for n in sorted(n_values):
-        x, y = train.images[order[:n]], train.labels[order[:n]]
-        x_mod, _, target = all_targets(mod, x, y)
-        sets = {"real": (x, y), "real+generated": (torch.cat([x, x_mod]), torch.cat([y, target])),
-                "generated": (x_mod, target)}
-        for name in SETS:
-            acc = train_and_test(*sets[name], (test_x, test_y), num_classes=mod.num_classes, width=recipe["width"],
-                                 steps=steps, batch_size=batch_size, lr=recipe["lr"], flip=recipe["flip"], seed=seed)
-            rows.append({"n_real": n, "train_set": name, "train_size": len(sets[name][0]), **acc})
-            log(f"n={n} {name}: {len(sets[name][0])} images, test accuracy {acc['test_accuracy']:.4f} "
-                f"(on its own training images {acc['train_accuracy']:.4f})")
-    summary = {"experiment": "augmentation", "run": str(run), "dataset": mod.cfg.data.name, "n_test": len(test_x),
-               "classifier": {**{k: recipe[k] for k in ("width", "lr", "flip")}, "steps": steps,
-                              "batch_size": batch_size}, "seed": seed, "per_n": _per_n(rows)}
+    replicates = _replicates(runs)
+    opened = {label: [ModNetRun.open(r) for r in paths] for label, paths in runs.items()}
+    first = next(iter(opened.values()))[0]
+    rec, train = _recipe(first, recipe), first.split("train")
+    _check(opened, n_values, n_test, len(train), rec)
+    test = first.subset("test", n_test, seed + 1)[:2]
+    rows: list[dict[str, Any]] = []
+    for i in range(replicates):
+        order = torch.from_numpy(subset_indices(len(train), max(n_values), seed + i))
+        for n in sorted(n_values):
+            x, y = train.images[order[:n]], train.labels[order[:n]]
+            real = _row("real", i, n, "real", (x, y), test, rec, first.num_classes, seed + i, log)
+            for label, mods in opened.items():
+                rows.append({**real, "variant": label})
+                x_mod, _, target = all_targets(mods[i], x, y)
+                sets = {"real+generated": (torch.cat([x, x_mod]), torch.cat([y, target])), "generated": (x_mod, target)}
+                rows += [_row(label, i, n, name, data, test, rec, first.num_classes, seed + i, log)
+                         for name, data in sets.items()]
+    summary = {"experiment": "augmentation", "runs": {k: [str(r) for r in v] for k, v in runs.items()},
+               "dataset": first.cfg.data.name, "n_test": len(test[0]), "classifier": asdict(rec), "seed": seed,
+               "per_n": summarise(rows)}
+    if full_check:
+        summary["full_check"] = _full_check(train, test, rec, first, seed, log)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary["files"] = {"csv": str(write_csv(rows, out / "augmentation.csv")),
@@ -135,17 +165,82 @@ def augmentation(run: str | Path, out_dir: str | Path = "experiments/augmentatio
     return summary
 
 
-def _per_n(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """{n: {training set: test accuracy}} from the CSV rows."""
-    out: dict[str, dict[str, float]] = {}
+def _recipe(run: ModNetRun, given: dict[str, Any] | None) -> Recipe:
+    """The dataset's classifier recipe with ``given`` (non-None) values over it."""
+    base = {k: v for k, v in DEFAULTS.get(run.cfg.data.name, FALLBACK).items() if k in Recipe.__dataclass_fields__}
+    return Recipe(**{**base, **{k: v for k, v in (given or {}).items() if v is not None}})
+
+
+def _replicates(runs: dict[str, list[str | Path]]) -> int:
+    """The number of runs per variant, which must be the same (>= 1) for every variant."""
+    counts = {len(v) for v in runs.values()}
+    if not runs or len(counts) != 1 or 0 in counts:
+        raise ConfigError(f"every --run variant needs the same number (>= 1) of runs (its replicates), got "
+                          f"{ {k: len(v) for k, v in runs.items()} }")
+    return counts.pop()
+
+
+def _check(opened: dict, n_values: tuple[int, ...], n_test: int, n_train: int, rec: Recipe) -> None:
+    """One ConfigError line for settings the study cannot use."""
+    datasets = {m.cfg.data.name for mods in opened.values() for m in mods}
+    if len(datasets) != 1:
+        raise ConfigError(f"the runs were trained on different datasets ({sorted(datasets)}); compare runs of one")
+    if not n_values or any(not 1 <= n <= n_train for n in n_values) or n_test < 1:
+        raise ConfigError(f"--n-values must lie in 1..{n_train} and --n-test be >= 1; got {list(n_values)}, {n_test}")
+    if rec.batch_size < 1 or rec.min_steps < 1 or not rec.epochs > 0 or (rec.steps is not None and rec.steps < 1):
+        raise ConfigError(f"--batch-size, --min-steps and --steps must be >= 1 and --epochs > 0; got "
+                          f"{rec.batch_size}, {rec.min_steps}, {rec.steps}, {rec.epochs}")
+
+
+def _row(label: str, replicate: int, n: int, name: str,
+         data: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor], rec: Recipe,
+         num_classes: int, seed: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Train and test one classifier on ``data``; its CSV row."""
+    steps = rec.steps_for(len(data[0]))
+    acc = train_and_test(*data, test, num_classes=num_classes, width=rec.width, steps=steps,
+                         batch_size=rec.batch_size, lr=rec.lr, flip=rec.flip, seed=seed)
+    row = {"variant": label, "replicate": replicate, "n_real": n, "train_set": name, "train_size": len(data[0]),
+           "steps": steps, **acc}
+    log(f"replicate {replicate} n={n} {label} {name}: {len(data[0])} images, {steps} steps, test accuracy "
+        f"{acc['test_accuracy']:.4f} (on its own training images {acc['train_accuracy']:.4f})")
+    return row
+
+
+def _full_check(train, test, rec: Recipe, run: ModNetRun, seed: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """The recipe on the whole training split, beside the cached domain classifier's test accuracy."""
+    row = _row("full", 0, len(train), "real", (train.images, train.labels), test, rec, run.num_classes, seed,
+               log)
+    meta = default_classifier_dir(run.cfg.data.name) / "classifier.json"
+    domain = json.loads(meta.read_text()).get("test_accuracy") if meta.is_file() else None
+    return {**{k: row[k] for k in ("train_size", "steps", "test_accuracy", "train_accuracy")},
+            "domain_classifier_test_accuracy": domain,
+            "gap": None if domain is None else domain - row["test_accuracy"]}
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """{variant: {n: {set: {mean, std, train_mean, replicates}}}} from the CSV rows (std over replicates, ddof 1;
+    0 for one replicate)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in rows:
-        out.setdefault(str(r["n_real"]), {})[r["train_set"]] = r["test_accuracy"]
+        groups.setdefault((r["variant"], str(r["n_real"]), r["train_set"]), []).append(r)
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for (label, n, name), group in groups.items():
+        test = np.array([r["test_accuracy"] for r in group])
+        out.setdefault(label, {}).setdefault(n, {})[name] = {
+            "mean": float(test.mean()), "std": float(test.std(ddof=1)) if len(test) > 1 else 0.0,
+            "train_mean": float(np.mean([r["train_accuracy"] for r in group])), "replicates": len(group)}
     return out
 
 
 def _plot(summary: dict, path: Path) -> Path:
-    ns = [float(n) for n in summary["per_n"]]
-    series = {name: (ns, [v[name] for v in summary["per_n"].values()], None) for name in SETS}
+    series = {}
+    for label, per_n in summary["per_n"].items():
+        ns = [float(n) for n in per_n]
+        for name in SETS:
+            if name == "real" and series.get("real"):
+                continue
+            key = "real" if name == "real" else f"{label}: {name}"
+            series[key] = (ns, [v[name]["mean"] for v in per_n.values()], [v[name]["std"] for v in per_n.values()])
     panel = Panel("test accuracy of a fresh classifier", "real training images n", "test accuracy",
                   series=series, logx=True)
     return write_panels([panel], path, f"ModNet augmentation on {summary['dataset']}: real vs real + generated")
