@@ -132,6 +132,35 @@ def test_loss_terms_equal_a_hand_computation_with_lambda(mode, tmp_path):
                                    msg=key)
 
 
+@pytest.mark.parametrize("classifier", ["joint", "random"])
+@pytest.mark.parametrize("classify_fakes", [True, False])
+def test_learning_classifier_objective_by_hand(classifier, classify_fakes):
+    """What the D step minimises with a learning C (D's joint head, or a separate C trained alongside G):
+    L_D + CE(C(x), y), plus CE(C(x'), y_t) only with ``classify_fakes`` (the joint preset turns it off)."""
+    session = tiny_session(f"model.classifier={classifier}", f"model.classify_fakes={str(classify_fakes).lower()}",
+                           "model.classifier_width=0.0625")
+    m, nets = session.cfg.model, session.nets
+    gen = torch.Generator().manual_seed(2)
+    x, y = torch.rand(4, 1, 28, 28, generator=gen) * 2 - 1, torch.tensor([0, 3, 5, 9])
+    y_t = modnet.draw_targets(y, 10, gen)
+    with torch.no_grad():
+        x_mod = (x + nets["generator"](condition(x, y_t, 10))).clamp(-1, 1)
+        terms = modnet.discriminator_terms(nets, m, x, y, x_mod, y_t)
+        hand = hand_terms(nets, x, y, x_mod, y_t, classifier == "joint")
+    expected = hand["loss_d"] + hand["ce_real"] + (hand["ce_fake"] if classify_fakes else 0.0)
+    torch.testing.assert_close(terms["loss"].double(), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(terms["ce_real"].double(), hand["ce_real"], rtol=1e-5, atol=1e-6)
+    assert ("ce_fake" in terms) == classify_fakes
+    logs = step(session)
+    assert ("ce_fake" in logs) == classify_fakes and "ce_real" in logs and "ce_target" in logs
+
+
+def test_joint_preset_trains_a_separate_classifier_on_real_images_only():
+    cfg = C.resolve(preset="modnet-mnist-joint")
+    assert (cfg.model.classifier, cfg.model.classify_fakes, cfg.model.l1_mode) == ("random", False, "running-mean")
+    assert cfg.data.name == "mnist"
+
+
 def test_running_mean_l1_normalisation_by_hand():
     session = tiny_session("model.l1_mode=running-mean", "model.l1_momentum=0.75", "model.optim_g.lr=0",
                            "model.optim_d.lr=0", "model.d_steps=1", "model.g_steps=2")
