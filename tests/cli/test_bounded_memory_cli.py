@@ -19,11 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_checks import one_line_error
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from attack_files import (  # noqa: E402
+from helpers.attack_files import (
     cifar_bomb_pickle,
     object_array_pickle,
     write_gzip_bomb,
@@ -32,7 +29,8 @@ from attack_files import (  # noqa: E402
     write_npz_bomb,
     write_png_header,
 )
-from eval_fixtures import require_mnist  # noqa: E402
+from helpers.cli_checks import one_line_error
+from helpers.eval_fixtures import require_mnist
 
 CAP = 2 * 2**30  # far below what any of the attacks below would allocate (2.35 GB to 730 GiB)
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}

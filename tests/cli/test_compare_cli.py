@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_checks import one_line_error
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, private_mnist_cache, tiny_classifier  # noqa: E402
+from helpers.cli_checks import one_line_error
+from helpers.eval_fixtures import ONE_THREAD_ENV, private_mnist_cache, tiny_classifier
 
 
 def ganforge_cli(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess:

@@ -9,8 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist  # noqa: E402
+from helpers.eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist
 
 
 def demo(run: Path, minutes: str, env: dict) -> subprocess.CompletedProcess:

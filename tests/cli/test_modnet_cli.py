@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,18 +15,16 @@ import torch
 from PIL import Image
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache  # noqa: E402
-
-from ganforge import config as C  # noqa: E402
-from ganforge.cli import main as cli_main  # noqa: E402
-from ganforge.data import LabeledData, dataset_info, load_dataset  # noqa: E402
-from ganforge.errors import DataError  # noqa: E402
-from ganforge.experiments.modnet_apply import ModNetRun  # noqa: E402
-from ganforge.experiments.modnet_fool import HEADER, memorization_check  # noqa: E402
-from ganforge.metrics.features import load_samples, subset_indices  # noqa: E402
-from ganforge.nets import MNISTClassifier  # noqa: E402
-from ganforge.train.classifier import save_classifier  # noqa: E402
+from ganforge import config as C
+from ganforge.cli import main as cli_main
+from ganforge.data import LabeledData, dataset_info, load_dataset
+from ganforge.errors import DataError
+from ganforge.experiments.modnet_apply import ModNetRun
+from ganforge.experiments.modnet_fool import HEADER, memorization_check
+from ganforge.metrics.features import load_samples, subset_indices
+from ganforge.nets import MNISTClassifier
+from ganforge.train.classifier import save_classifier
+from helpers.eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache
 
 pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_checks import one_line_error
 
 import ganforge
 from ganforge.cli import main as cli_main
 from ganforge.cli.failures import os_error_line
+from helpers.cli_checks import one_line_error
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_checks import one_line_error
 from safetensors.torch import load_file
+
+from helpers.cli_checks import one_line_error
 
 TOY = ["--model", "wgan-gp", "--dataset", "ring8", "--set", "model.hidden=8", "--set", "model.z_dim=4",
        "--set", "train.batch_size=16", "--set", "train.precision=fp32"]

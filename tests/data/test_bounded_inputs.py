@@ -14,15 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from attack_files import (
-    ForgedArray,
-    cifar_bomb_pickle,
-    object_array_pickle,
-    write_lying_npy,
-    write_npz_bomb,
-    write_png_header,
-)
-from data_checks import raises_one_line
 from PIL import Image
 
 from ganforge.data.array_files import load_npy, load_npz_member, npz_keys, open_npz
@@ -31,6 +22,15 @@ from ganforge.data.imagefolder import decode, read_image
 from ganforge.data.input_files import regular_file
 from ganforge.data.safe_pickle import restricted_loads
 from ganforge.errors import ConfigError, DataError
+from helpers.attack_files import (
+    ForgedArray,
+    cifar_bomb_pickle,
+    object_array_pickle,
+    write_lying_npy,
+    write_npz_bomb,
+    write_png_header,
+)
+from helpers.data_checks import raises_one_line
 
 
 def test_a_pickle_declaring_a_3gb_array_is_refused_before_allocating() -> None:

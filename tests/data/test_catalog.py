@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_checks import raises_one_line
 
 from ganforge.data import DATASETS, LabeledData, dataset_info, load_dataset
 from ganforge.data.mnist import MNIST
 from ganforge.data.splits import VAL_SEED, holdout_indices
 from ganforge.errors import ConfigError, DataError
+from helpers.data_checks import raises_one_line
 
 N = 50
 

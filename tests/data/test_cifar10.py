@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_checks import raises_one_line
-from data_files import py2_dumps, write_cifar_dir
 
 from ganforge.data import dataset_info, fetch_dataset, load_dataset
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
+from helpers.data_files import py2_dumps, write_cifar_dir
 
 
 def test_load_from_path_channel_major(tmp_path: Path) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_checks import raises_one_line
 
 from ganforge.data import data_cache_dir
 from ganforge.data.cache import copy_atomic, load_npz_split, save_npz_atomic, write_bytes_atomic
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
 
 
 def test_root_from_env_or_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

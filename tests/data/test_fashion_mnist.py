@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_checks import raises_one_line, require_real
-from data_files import write_fashion_deb, write_idx_dir
 
 from ganforge.data import dataset_info, load_dataset
 from ganforge.data.fashion_mnist import FASHION_DEB, FASHION_MNIST, IDX_FILES, FashionMnistSpec
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line, require_real
+from helpers.data_files import write_fashion_deb, write_idx_dir
 
 
 def _spec(tmp_path: Path) -> tuple[FashionMnistSpec, Path, dict]:

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from data_checks import raises_one_line
-from data_files import ar_archive, tar_xz
 
 from ganforge.data.fetch import apt_download, ar_members, deb_files, pip_download, sha256_hex, verify_bytes
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
+from helpers.data_files import ar_archive, tar_xz
 
 
 def test_verify_bytes() -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_checks import raises_one_line
-from data_files import idx_bytes, write_idx_dir
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ganforge.data.idx import IMAGES_MAGIC, LABELS_MAGIC, has_idx_files, parse_idx, read_idx, read_idx_split
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
+from helpers.data_files import idx_bytes, write_idx_dir
 
 
 def test_round_trip_plain_and_gzip(tmp_path: Path) -> None:

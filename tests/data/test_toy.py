@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_checks import raises_one_line
 
 from ganforge.data import dataset_info, fetch_dataset, load_dataset, toy_mode_centers
 from ganforge.errors import DataError
+from helpers.data_checks import raises_one_line
 
 
 @pytest.mark.parametrize("name, modes, sigma", [("ring8", 8, 0.02), ("grid25", 25, 0.05)])

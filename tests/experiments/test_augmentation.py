@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import private_mnist_cache  # noqa: E402
-
-from ganforge.cli import main as cli_main  # noqa: E402
-from ganforge.errors import ConfigError  # noqa: E402
-from ganforge.experiments import augmentation as aug  # noqa: E402
-from ganforge.experiments.modnet_apply import ModNetRun, other_labels  # noqa: E402
+from ganforge.cli import main as cli_main
+from ganforge.errors import ConfigError
+from ganforge.experiments import augmentation as aug
+from ganforge.experiments.modnet_apply import ModNetRun, other_labels
+from helpers.eval_fixtures import private_mnist_cache
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import shutil
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,19 +16,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import private_mnist_cache, tiny_classifier  # noqa: E402
-
-from ganforge.errors import ConfigError, RunFolderError  # noqa: E402
-from ganforge.experiments import compare_eval, compare_runs  # noqa: E402
-from ganforge.experiments.compare import CompareSettings, compare  # noqa: E402
-from ganforge.experiments.compare_eval import MEASURES  # noqa: E402
-from ganforge.experiments.real_features import Embedder  # noqa: E402
-from ganforge.metrics import class_coverage, ddm, diversity_ratio, fid  # noqa: E402
-from ganforge.metrics.evaluate import samples_from_run  # noqa: E402
-from ganforge.metrics.features import load_real  # noqa: E402
-from ganforge.train import trainer  # noqa: E402
-from ganforge.train.checkpoint import latest_checkpoint  # noqa: E402
+from ganforge.errors import ConfigError, RunFolderError
+from ganforge.experiments import compare_eval, compare_runs
+from ganforge.experiments.compare import CompareSettings, compare
+from ganforge.experiments.compare_eval import MEASURES
+from ganforge.experiments.real_features import Embedder
+from ganforge.metrics import class_coverage, ddm, diversity_ratio, fid
+from ganforge.metrics.evaluate import samples_from_run
+from ganforge.metrics.features import load_real
+from ganforge.train import trainer
+from ganforge.train.checkpoint import latest_checkpoint
+from helpers.eval_fixtures import private_mnist_cache, tiny_classifier
 
 PRESETS = ("gan-mnist", "aegan-mnist")
 TINY = ("model.width=8", "train.batch_size=8", "train.sample_grid=4")

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import one_thread, private_mnist_cache, tiny_classifier  # noqa: E402
-
-from ganforge.cli import main as cli_main  # noqa: E402
-from ganforge.data.transforms import gaussian_pyramid  # noqa: E402
-from ganforge.experiments.lapgan_levels import knn_labels  # noqa: E402
-from ganforge.metrics.features import load_real  # noqa: E402
-from ganforge.metrics.modes import class_coverage  # noqa: E402
-from ganforge.train.session import open_run  # noqa: E402
-from ganforge.variants.lapgan import sample_levels  # noqa: E402
+from ganforge.cli import main as cli_main
+from ganforge.data.transforms import gaussian_pyramid
+from ganforge.experiments.lapgan_levels import knn_labels
+from ganforge.metrics.features import load_real
+from ganforge.metrics.modes import class_coverage
+from ganforge.train.session import open_run
+from ganforge.variants.lapgan import sample_levels
+from helpers.eval_fixtures import one_thread, private_mnist_cache, tiny_classifier
 
 TINY = ["--set", "model.width=4", "--set", "model.hidden_g=8", "--set", "model.hidden_d=6", "--set", "model.z_dim=3",
         "--set", "train.batch_size=4", "--steps", "2"]

@@ -7,20 +7,17 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, private_mnist_cache, tiny_classifier  # noqa: E402
-
-from ganforge.experiments.corruptions import corrupt, corruptions  # noqa: E402
-from ganforge.experiments.missing_modes import missing_modes, replicated_indices  # noqa: E402
-from ganforge.experiments.real_features import Embedder  # noqa: E402
-from ganforge.metrics import ddm  # noqa: E402
+from ganforge.experiments.corruptions import corrupt, corruptions
+from ganforge.experiments.missing_modes import missing_modes, replicated_indices
+from ganforge.experiments.real_features import Embedder
+from ganforge.metrics import ddm
+from helpers.eval_fixtures import ONE_THREAD_ENV, private_mnist_cache, tiny_classifier
 
 
 @pytest.fixture(scope="module")

@@ -17,18 +17,16 @@ import pytest
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "metrics"))
-from eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache, tiny_classifier  # noqa: E402
-
-from ganforge.cli import build_parser  # noqa: E402
-from ganforge.cli import main as cli_main  # noqa: E402
-from ganforge.cli.ppgn_disc_cmd import settings_from_args  # noqa: E402
-from ganforge.experiments.ppgn_disc import epochs_to_steps, steps_to_epochs  # noqa: E402
-from ganforge.experiments.ppgn_disc_eval import score_samples  # noqa: E402
-from ganforge.experiments.real_features import Embedder  # noqa: E402
-from ganforge.metrics import ddm, fid  # noqa: E402
-from ganforge.metrics.features import convert_range, load_real  # noqa: E402
-from ganforge.train.classifier import load_classifier  # noqa: E402
+from ganforge.cli import build_parser
+from ganforge.cli import main as cli_main
+from ganforge.cli.ppgn_disc_cmd import settings_from_args
+from ganforge.experiments.ppgn_disc import epochs_to_steps, steps_to_epochs
+from ganforge.experiments.ppgn_disc_eval import score_samples
+from ganforge.experiments.real_features import Embedder
+from ganforge.metrics import ddm, fid
+from ganforge.metrics.features import convert_range, load_real
+from ganforge.train.classifier import load_classifier
+from helpers.eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache, tiny_classifier
 
 VARIANTS = ["fc1-full", "random"]
 TINY = ["--width", "0.0625", "--steps", "3", "--encoder-epochs", "0.02", "--per-class", "3", "--grid-columns", "2",

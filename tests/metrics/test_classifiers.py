@@ -8,11 +8,11 @@ import math
 import pytest
 import safetensors.torch
 import torch
-from eval_fixtures import one_thread, require_mnist, tiny_classifier
 
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.nets import NETS, MNISTClassifier, ResNetClassifier
 from ganforge.train.classifier import build_classifier, load_classifier, save_classifier, train_classifier
+from helpers.eval_fixtures import one_thread, require_mnist, tiny_classifier
 
 
 @pytest.fixture(autouse=True, scope="module")

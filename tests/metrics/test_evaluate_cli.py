@@ -11,7 +11,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, require_mnist, tiny_classifier
 
 from ganforge.data import load_dataset
 from ganforge.errors import ConfigError
@@ -19,6 +18,7 @@ from ganforge.metrics import ddm
 from ganforge.metrics.evaluate import EvalRequest, evaluate
 from ganforge.metrics.features import embed, subset_indices
 from ganforge.train.classifier import load_classifier
+from helpers.eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thread, require_mnist, tiny_classifier
 
 N = 500
 

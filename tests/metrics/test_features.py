@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from eval_fixtures import one_thread
 from PIL import Image
 
 from ganforge.errors import ConfigError
 from ganforge.metrics.features import embed, feature_cache_path, load_samples, real_features
 from ganforge.nets import MNISTClassifier, ResNetClassifier
+from helpers.eval_fixtures import one_thread
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from eval_fixtures import one_thread, require_mnist
 
 from ganforge.data import load_dataset
 from ganforge.metrics import memorization, memorization_summary, nearest_neighbours, neighbour_pairs
+from helpers.eval_fixtures import one_thread, require_mnist
 
 
 @pytest.fixture(autouse=True, scope="module")

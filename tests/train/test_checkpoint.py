@@ -26,27 +26,9 @@ from ganforge.train.checkpoint import (
     save_checkpoint,
 )
 from ganforge.train.rng import generator_state, restore_rng_state, set_generator_state
+from helpers.checkpoint_nets import OPTIMIZERS, make_nets, make_optimizers
 
-OPTIMIZERS = {
-    "adam": lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.5, 0.9)),
-    "adam-fused-amsgrad": lambda p: torch.optim.Adam(p, lr=1e-2, fused=True, amsgrad=True),
-    "adam-tensor-lr": lambda p: torch.optim.Adam(p, lr=torch.tensor(1e-2), foreach=False),
-    "adamw-foreach": lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1, foreach=True),
-    "rmsprop-centered-momentum": lambda p: torch.optim.RMSprop(p, lr=1e-3, momentum=0.9, centered=True),
-    "sgd-nesterov": lambda p: torch.optim.SGD(p, lr=1e-2, momentum=0.9, nesterov=True, weight_decay=1e-4),
-}
-
-
-def make_nets(width: int = 8, seed: int = 0) -> dict[str, nn.Module]:
-    """A tiny generator (with BatchNorm buffers) and critic."""
-    torch.manual_seed(seed)
-    generator = nn.Sequential(nn.Linear(4, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, 3))
-    critic = nn.Sequential(nn.Linear(3, width), nn.LeakyReLU(0.2), nn.Linear(width, 1))
-    return {"generator": generator, "critic": critic}
-
-
-def make_optimizers(nets: dict[str, nn.Module], kind: str = "adam") -> dict[str, torch.optim.Optimizer]:
-    return {name: OPTIMIZERS[kind](net.parameters()) for name, net in nets.items()}
+TESTS = Path(__file__).parents[1]  # on the writer subprocess's PYTHONPATH, for `helpers`
 
 
 def train(nets: dict, optimizers: dict, steps: int) -> None:
@@ -149,9 +131,8 @@ def test_tied_weights_and_views_are_saved(tmp_path: Path) -> None:
 
 _KILLED_WRITER = """
 import sys, time
-sys.path.insert(0, sys.argv[3])
 from ganforge.train import checkpoint as ck
-from test_checkpoint import make_nets, make_optimizers
+from helpers.checkpoint_nets import make_nets, make_optimizers
 
 real_write = ck.write_durable
 
@@ -188,9 +169,10 @@ def test_writer_killed_mid_save_leaves_previous_checkpoint(tmp_path: Path) -> No
     optimizers = make_optimizers(nets)
     pauses = ["modules.safetensors", "state.json"]  # after the first file; after the last, before the rename
     firsts = {pause: save(tmp_path / pause, 1, nets, optimizers) for pause in pauses}
-    writers = {pause: subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(tmp_path / pause), pause,
-                                        str(Path(__file__).parent)],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    paths = [str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    writers = {pause: subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(tmp_path / pause), pause],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
                for pause in pauses}  # both at once: the slow part is importing torch
     for writer in writers.values():
         _kill_when_paused(writer)

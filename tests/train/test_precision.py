@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -27,9 +26,7 @@ from ganforge.train.runtime import (
     resolve_precision,
 )
 from ganforge.variants import StepContext
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "variants"))
-from test_variants import UNIT, tiny_session  # noqa: E402
+from helpers.sessions import UNIT, tiny_session
 
 
 def trajectory(precision: str, steps: int = 50) -> dict[str, torch.Tensor]:

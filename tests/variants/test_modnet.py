@@ -17,7 +17,8 @@ from ganforge.nets.modnet import condition
 from ganforge.train.batches import BatchStream
 from ganforge.train.classifier import save_classifier
 from ganforge.train.session import Session, build_nets
-from ganforge.variants import DataShape, StepContext, modnet
+from ganforge.variants import DataShape, modnet
+from helpers.sessions import step
 
 MNIST = DataShape((1, 28, 28), 10, (-1.0, 1.0))
 TINY = ["model.name=modnet", "model.width=2", "model.d_width=2", "model.bank_size=6", "train.batch_size=4",
@@ -31,12 +32,6 @@ def tiny_session(*sets: str) -> Session:
     images = torch.rand(32, 1, 28, 28, generator=gen) * 2 - 1
     stream = BatchStream(images, torch.randint(10, (32,), generator=gen), batch_size=4, seed=0)
     return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), MNIST, stream)
-
-
-def step(session: Session, index: int = 0) -> dict[str, float]:
-    ctx = StepContext(cfg=session.cfg, nets=session.nets, optimizers=session.optimizers,
-                      next_batch=session.stream.next, step=index, device=session.device)
-    return {k: float(v) for k, v in session.spec.train_step(ctx).items()}
 
 
 def frozen_folder(tmp_path, **meta_changes) -> str:

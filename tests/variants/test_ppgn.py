@@ -9,7 +9,6 @@ import json
 import pytest
 import torch
 from safetensors.torch import load_file
-from torch.nn import functional as F
 
 from ganforge import config as C
 from ganforge.cli import main as cli_main
@@ -18,35 +17,10 @@ from ganforge.nets import MNISTClassifier, PPGNCodeCritic, PPGNGenerator, PPGNIm
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.batches import BatchStream
 from ganforge.train.classifier import save_classifier
-from ganforge.train.session import Session, build_nets
-from ganforge.variants import DataShape, StepContext, base, ppgn
-
-MNIST = DataShape((1, 28, 28), 10, (-1.0, 1.0))
-TINY = ["model.name=ppgn", "model.encoder=random", "model.width=0.0625", "train.batch_size=4",
-        "train.channels_last=false", "model.warmup=false", "model.n_critic=1"]
-
-
-def tiny_session(*sets: str) -> Session:
-    cfg = C.resolve(sets=[*TINY, *sets])
-    spec, nets = build_nets(cfg, MNIST, torch.device("cpu"))
-    images = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 2 - 1
-    stream = BatchStream(images, torch.zeros(32, dtype=torch.long), batch_size=4, seed=0)
-    return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), MNIST, stream)
-
-
-def step(session: Session, index: int) -> dict[str, float]:
-    ctx = StepContext(cfg=session.cfg, nets=session.nets, optimizers=session.optimizers,
-                      next_batch=session.stream.next, step=index, device=session.device)
-    return {k: float(v) for k, v in session.spec.train_step(ctx).items()}
-
-
-def snapshot(session: Session) -> dict[str, list[torch.Tensor]]:
-    return {k: [p.detach().clone() for p in v.parameters()] for k, v in session.nets.items()}
-
-
-def changed(before: dict, session: Session) -> set[str]:
-    return {k for k, v in session.nets.items()
-            if any(not torch.equal(a, b) for a, b in zip(before[k], v.parameters(), strict=True))}
+from ganforge.train.session import build_nets
+from ganforge.variants import base, ppgn
+from helpers.ppgn import MNIST, TINY, encoder_by_hand, tiny_session
+from helpers.sessions import changed, snapshot, step
 
 
 def n_params(net: torch.nn.Module) -> int:
@@ -74,14 +48,6 @@ def test_nets_at_width_1_are_exactly_the_spec():
         assert D(x).shape == (1,) and D1(E.activations(x, ["fc1"])["fc1"]).shape == (1,)
     for h in hooks:
         h.remove()
-
-
-def encoder_by_hand(E: MNISTClassifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(conv2 activations, fc1 code) written out with the functional ops."""
-    a1 = F.relu(F.conv2d(x, E.conv1.weight, E.conv1.bias))
-    a2 = F.relu(F.conv2d(a1, E.conv2.weight, E.conv2.bias))
-    a3 = F.max_pool2d(F.relu(F.conv2d(F.max_pool2d(a2, 2), E.conv3.weight, E.conv3.bias)), 2)
-    return a2, F.relu(a3.flatten(1) @ E.fc1.weight.T + E.fc1.bias)
 
 
 def test_generator_loss_equals_a_hand_computation():

@@ -12,9 +12,10 @@ import sys
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_ppgn import encoder_by_hand, step, tiny_session
 
 from ganforge.train.batches import BatchStream
+from helpers.ppgn import encoder_by_hand, tiny_session
+from helpers.sessions import step
 
 
 def grad_norm(loss: torch.Tensor, module: torch.nn.Module) -> float:

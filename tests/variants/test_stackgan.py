@@ -19,8 +19,9 @@ from ganforge.nets import MNISTClassifier
 from ganforge.train.batches import BatchStream
 from ganforge.train.classifier import save_classifier
 from ganforge.train.session import Session, build_nets
-from ganforge.variants import DataShape, StepContext, stackgan
+from ganforge.variants import DataShape, stackgan
 from ganforge.variants.stackgan_nets import encode_bottom, encode_top
+from helpers.sessions import changed, snapshot, step
 
 MNIST = DataShape((1, 28, 28), 10, (-1.0, 1.0))
 TINY = ["model.name=stackgan", "model.encoder=random", "model.encoder_width=0.0625", "model.width=0.0625",
@@ -36,25 +37,10 @@ def tiny_session(*sets: str) -> Session:
     return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), MNIST, stream)
 
 
-def step(session: Session, index: int) -> dict[str, float]:
-    ctx = StepContext(cfg=session.cfg, nets=session.nets, optimizers=session.optimizers,
-                      next_batch=session.stream.next, step=index, device=session.device)
-    return {k: float(v) for k, v in session.spec.train_step(ctx).items()}
-
-
 def batches(session: Session, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The first ``count`` batches the session's stream yields (a fresh stream of the same order)."""
     stream = BatchStream(session.stream.images, session.stream.labels, batch_size=4, seed=0)
     return [stream.next() for _ in range(count)]
-
-
-def snapshot(session: Session) -> dict[str, list[torch.Tensor]]:
-    return {k: [p.detach().clone() for p in v.parameters()] for k, v in session.nets.items()}
-
-
-def changed(before: dict, session: Session) -> set[str]:
-    return {k for k, v in session.nets.items()
-            if any(not torch.equal(a, b) for a, b in zip(before[k], v.parameters(), strict=True))}
 
 
 def fc1_by_hand(E: MNISTClassifier, x: torch.Tensor) -> torch.Tensor:

@@ -8,34 +8,17 @@ import math
 import pytest
 import torch
 
-from ganforge import config as C
 from ganforge.nets import DCGANDiscriminator, DCGANGenerator, WGANGPMNISTCritic, WGANGPMNISTGenerator
-from ganforge.train.batches import BatchStream
-from ganforge.train.session import Session, build_nets
-from ganforge.variants import VARIANTS, DataShape, StepContext
+from ganforge.train.session import Session
+from ganforge.variants import VARIANTS, StepContext
 from ganforge.variants.base import critic_iterations
 from ganforge.variants.scoring import critic_scores, fake_batches, has_batch_statistics
+from helpers.sessions import IMAGE, OWN_NETS, TOY, UNIT, tiny_session
 
-IMAGE = DataShape((1, 28, 28), 10, (-1.0, 1.0))
-TOY = DataShape((2,), 8, None)
-UNIT = DataShape((1, 28, 28), 10, (0.0, 1.0))
-# variants outside the classic net families: (their tiny settings, frozen nets, whether they take 2-D toy data)
-OWN_NETS = {"ppgn": (["model.encoder=random", "model.width=0.0625", "model.warmup=false"], {"encoder"}, False)}
 OWN_NETS["lapgan"] = (["model.width=4", "model.hidden_g=8", "model.hidden_d=8", "model.z_dim=4"], set(), False)
 OWN_NETS["modnet"] = (["model.width=2", "model.d_width=2", "model.bank_size=8"], {"record"}, False)
 OWN_NETS["stackgan"] = (["model.encoder=random", "model.encoder_width=0.0625", "model.width=0.0625",
                         "model.noise_0=4", "model.noise_1=4"], {"encoder"}, False)
-
-
-def tiny_session(model: str, data: DataShape, sets: list[str]) -> Session:
-    net = "mlp" if data is TOY else "dcgan"
-    family = [f"model.net={net}", "model.width=4", "model.hidden=8"]
-    cfg = C.resolve(sets=[f"model.name={model}", *OWN_NETS.get(model, (family,))[0],
-                          "train.batch_size=8", "train.channels_last=false", *sets])
-    spec, nets = build_nets(cfg, data, torch.device("cpu"))
-    images = torch.rand(64, *data.shape) * 2 - 1
-    stream = BatchStream(images, torch.zeros(64, dtype=torch.long), batch_size=8, seed=0)
-    return Session(cfg, spec, torch.device("cpu"), "fp32", nets, spec.build_optimizers(cfg, nets), data, stream)
 
 
 def run_steps(session: Session, steps: int, start: int = 0) -> list[dict]:
