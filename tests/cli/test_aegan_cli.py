@@ -4,10 +4,8 @@ entry point in a subprocess; the rest call ``ganforge.cli.main`` in-process (the
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +17,8 @@ from PIL import Image
 
 from ganforge.cli import main
 from ganforge.train.grids import tile
+from helpers.cli_checks import in_process_one_line_error as one_line_error
+from helpers.data_files import write_idx_mnist
 
 pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
 
@@ -31,23 +31,11 @@ def ganforge(*args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
-def write_idx_mnist(folder: Path, train: int = 12, test: int = TEST_IMAGES) -> Path:
-    """A tiny MNIST in the official IDX files (random pixels), for ``data.path``."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", train), ("t10k", test)):
-        images, labels = rng.integers(0, 256, (n, 28, 28)), rng.integers(0, 10, n)
-        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
-            header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """An AEGAN image run (with EMA, through a subprocess), a GAN image run, and AEGAN and GAN toy runs."""
     root = tmp_path_factory.mktemp("aegan-cli")
-    tiny = ["--set", f"data.path={write_idx_mnist(root / 'idx')}", "--set", "model.width=4", "--set",
+    tiny = ["--set", f"data.path={write_idx_mnist(root / 'idx', test=TEST_IMAGES)}", "--set", "model.width=4", "--set",
             "model.hidden=8", "--set", "train.batch_size=4", "--steps", "2"]
     out = {name: root / name for name in ("aegan", "gan", "aegan_toy", "gan_toy")}
     result = ganforge("train", "--model", "aegan", "--dataset", "mnist", *tiny, "--set", "model.z_dim=4",
@@ -58,16 +46,6 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     assert main(["train", "--preset", "aegan-ring8", *toy, "--out", str(out["aegan_toy"])]) == 0
     assert main(["train", "--preset", "gan-ring8", *toy, "--out", str(out["gan_toy"])]) == 0
     return out
-
-
-def one_line_error(capsys, argv: list[str], *needles: str) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Traceback" not in err[0], err
-    for needle in needles:
-        assert needle in err[0], err[0]
-    return err[0]
 
 
 def test_reconstruct_writes_pairs_grid_and_json(runs, tmp_path):

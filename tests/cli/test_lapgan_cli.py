@@ -4,9 +4,7 @@ runs the real entry point in a subprocess; the rest call ``ganforge.cli.main`` i
 
 from __future__ import annotations
 
-import gzip
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -19,24 +17,14 @@ from PIL import Image
 from ganforge.cli import main
 from ganforge.cli.lapgan_cmd import load_level_generators
 from ganforge.train.session import open_run
+from helpers.cli_checks import in_process_one_line_error as one_line_error
+from helpers.data_files import write_idx_mnist
 
 pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
 
 TILE = 28 + 2  # a 28×28 image and its 2-pixel padding
 TINY = ["--set", "model.width=4", "--set", "model.hidden_g=8", "--set", "model.hidden_d=6", "--set", "model.z_dim=3",
         "--set", "train.batch_size=4", "--set", "train.sample_grid=4", "--steps", "2"]
-
-
-def write_idx_mnist(folder: Path, train: int = 12, test: int = 10) -> Path:
-    """A tiny MNIST in the official IDX files (random pixels), for ``data.path``."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", train), ("t10k", test)):
-        images, labels = rng.integers(0, 256, (n, 28, 28)), rng.integers(0, 10, n)
-        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
-            header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +97,6 @@ def test_levels_npz_brings_every_level_to_full_size_with_the_pyramids_u(runs, tm
         torch.testing.assert_close(torch.from_numpy(got["samples"]), want, rtol=1e-5, atol=1e-6)
     assert np.array_equal(np.load(f"{prefix}-level0.npz")["samples"], np.load(final)["samples"])
     assert not np.allclose(expected[2].numpy(), expected[1].numpy())  # the levels differ
-
-
-def one_line_error(capsys, argv: list[str], *needles: str) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Traceback" not in err[0], err
-    for needle in needles:
-        assert needle in err[0], err[0]
-    return err[0]
 
 
 def test_bad_input_is_one_line_with_exit_status_2(runs, capsys, tmp_path):

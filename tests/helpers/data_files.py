@@ -1,4 +1,4 @@
-"""Writers of small fixture files in the official formats, for the data-layer tests.
+"""Writers of small fixture files in the official formats, for the data-layer tests and tiny training runs.
 
 Each writer produces exactly what the real source holds, only smaller: IDX files, the Python 2
 MNIST pickle inside a wheel, a Debian package, CIFAR-10 python batches, SVHN ``.mat`` files, PNGs.
@@ -143,3 +143,15 @@ def write_svhn_mat(path: Path, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
     y = (np.arange(n, dtype=np.uint8) % 10 + 1).reshape(n, 1)
     scipy.io.savemat(path, {"X": x, "y": y})
     return x, y
+
+
+def write_idx_mnist(folder: Path, train: int = 12, test: int = 10) -> Path:
+    """A tiny MNIST in the official IDX files (random pixels), for ``data.path``."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", train), ("t10k", test)):
+        images, labels = rng.integers(0, 256, (n, 28, 28)), rng.integers(0, 10, n)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    return folder

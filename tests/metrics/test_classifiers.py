@@ -12,13 +12,9 @@ import torch
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.nets import NETS, MNISTClassifier, ResNetClassifier
 from ganforge.train.classifier import build_classifier, load_classifier, save_classifier, train_classifier
-from helpers.eval_fixtures import one_thread, require_mnist, tiny_classifier
+from helpers.eval_fixtures import require_mnist, tiny_classifier
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # torch on one thread for the whole module
 
 
 def test_mnist_classifier_is_the_spec_encoder_at_width_1():

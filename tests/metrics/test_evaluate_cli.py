@@ -23,10 +23,7 @@ from helpers.eval_fixtures import ONE_THREAD_ENV, cache_with_real_mnist, one_thr
 N = 500
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # torch on one thread for the whole module
 
 
 def ganforge(*args: str, env: dict) -> subprocess.CompletedProcess:

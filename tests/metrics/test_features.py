@@ -10,13 +10,8 @@ from PIL import Image
 from ganforge.errors import ConfigError
 from ganforge.metrics.features import embed, feature_cache_path, load_samples, real_features
 from ganforge.nets import MNISTClassifier, ResNetClassifier
-from helpers.eval_fixtures import one_thread
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # torch on one thread for the whole module
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,9 @@ import torch
 
 from ganforge.data import load_dataset
 from ganforge.metrics import memorization, memorization_summary, nearest_neighbours, neighbour_pairs
-from helpers.eval_fixtures import one_thread, require_mnist
+from helpers.eval_fixtures import require_mnist
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # torch on one thread for the whole module
 
 
 @pytest.mark.parametrize("block", [(1, 1), (7, 13), (512, 8192)])

@@ -4,15 +4,10 @@ learning on ring8, bit-for-bit resume, and the config's checks."""
 from __future__ import annotations
 
 import copy
-import gzip
-import json
-import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from ganforge import config as C
 from ganforge.cli import main
@@ -20,6 +15,8 @@ from ganforge.data import load_dataset
 from ganforge.errors import ConfigError
 from ganforge.train.session import build_nets, build_session
 from ganforge.variants import DataShape, StepContext, aegan
+from helpers.data_files import write_idx_mnist
+from helpers.run_files import checkpoint_tensors, log_without_speed
 
 TOY = DataShape((2,), 8, None)
 IMAGE = DataShape((1, 28, 28), 10, (-1.0, 1.0))
@@ -155,29 +152,6 @@ def test_config_refuses_bad_values():
         aegan.build_nets(cfg, IMAGE)
 
 
-def write_idx_mnist(folder: Path, train: int = 12, test: int = 10) -> Path:
-    """A tiny MNIST in the official IDX files (random pixels), for ``data.path``."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", train), ("t10k", test)):
-        images, labels = rng.integers(0, 256, (n, 28, 28)), rng.integers(0, 10, n)
-        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
-            header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-    return folder
-
-
-def checkpoint_tensors(run: Path, step: int) -> dict[str, torch.Tensor]:
-    folder = run / "checkpoints" / f"{step:08d}"
-    return {f"{name}:{key}": value for name in ("modules", "optimizers")
-            for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
-
-
-def _log_without_speed(run: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
-            for line in (run / "log.jsonl").read_text().splitlines()]
-
-
 @pytest.mark.parametrize("family", ["toy-mlp-ema", "image-dcgan-bn"])
 def test_resume_is_bit_for_bit(tmp_path, family, capsys):
     if family == "toy-mlp-ema":
@@ -198,4 +172,4 @@ def test_resume_is_bit_for_bit(tmp_path, family, capsys):
     assert nets == expected | ({"ema_generator", "ema_encoder"} if family == "toy-mlp-ema" else set())
     for key in ta:
         assert torch.equal(ta[key], tb[key]), key
-    assert _log_without_speed(tmp_path / "a") == _log_without_speed(tmp_path / "b")
+    assert log_without_speed(tmp_path / "a") == log_without_speed(tmp_path / "b")

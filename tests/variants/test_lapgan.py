@@ -4,16 +4,10 @@ training, the class-conditional generators, coarse-to-fine sampling, bit-for-bit
 from __future__ import annotations
 
 import copy
-import gzip
-import json
-import struct
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from ganforge import config as C
 from ganforge.cli import main
@@ -21,6 +15,8 @@ from ganforge.data.transforms import gaussian_pyramid, pyramid_up
 from ganforge.errors import ConfigError
 from ganforge.train.session import build_nets
 from ganforge.variants import DataShape, StepContext, lapgan
+from helpers.data_files import write_idx_mnist
+from helpers.run_files import checkpoint_tensors, log_without_speed
 
 MNIST = DataShape((1, 28, 28), 10, (-1.0, 1.0))
 CIFAR = DataShape((3, 32, 32), 10, (-1.0, 1.0))
@@ -215,29 +211,6 @@ def test_config_and_data_checks():
                           DataShape((1, 28, 28), 0, (-1.0, 1.0)))
 
 
-def write_idx_mnist(folder: Path, train: int = 12, test: int = 10) -> Path:
-    """A tiny MNIST in the official IDX files (random pixels), for ``data.path``."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", train), ("t10k", test)):
-        images, labels = rng.integers(0, 256, (n, 28, 28)), rng.integers(0, 10, n)
-        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
-            header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-    return folder
-
-
-def checkpoint_tensors(run: Path, step: int) -> dict[str, torch.Tensor]:
-    folder = run / "checkpoints" / f"{step:08d}"
-    return {f"{name}:{key}": value for name in ("modules", "optimizers")
-            for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
-
-
-def _log_without_speed(run: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
-            for line in (run / "log.jsonl").read_text().splitlines()]
-
-
 @pytest.mark.parametrize("level", ["all", "1"], ids=["all-levels-cc-ema", "level-1-alone"])
 def test_resume_is_bit_for_bit(tmp_path, level, capsys):
     base = ["--model", "lapgan", "--dataset", "mnist", "--set", f"data.path={write_idx_mnist(tmp_path / 'idx')}",
@@ -258,4 +231,4 @@ def test_resume_is_bit_for_bit(tmp_path, level, capsys):
     assert optimizers == {f"{n}_{k}" for n in ("generator", "critic") for k in levels}
     for key in ta:
         assert torch.equal(ta[key], tb[key]), key
-    assert _log_without_speed(tmp_path / "a") == _log_without_speed(tmp_path / "b")
+    assert log_without_speed(tmp_path / "a") == log_without_speed(tmp_path / "b")
