@@ -1,16 +1,13 @@
 """ModNet (Basart 2017): U-Net shapes and label injection, the delta modes, every loss term by hand (λ and the
-running-mean L1), the frozen classifier, j/k step counts, the classifier checks and a bit-for-bit resume."""
+running-mean L1), the frozen classifier, j/k step counts and the classifier checks
+(its bit-for-bit resume: test_resume.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from ganforge import config as C
-from ganforge.cli import main as cli_main
 from ganforge.errors import ConfigError
 from ganforge.nets import MNISTClassifier, ModNetDiscriminator, ModNetUNet
 from ganforge.nets.modnet import condition
@@ -271,28 +268,3 @@ def test_classifier_folder_is_checked(tmp_path, monkeypatch):
         build_nets(cfg(f"model.classifier={folder}"), MNIST, torch.device("cpu"))
 
 
-RESUME = ["--model", "modnet", "--dataset", "mnist", "--set", "model.width=2", "--set", "model.d_width=2",
-          "--set", "model.bank_size=6", "--set", "model.l1_mode=running-mean", "--set", "model.g_steps=2",
-          "--set", "train.batch_size=4", "--set", "train.checkpoint_every=2", "--set", "train.sample_grid=4",
-          "--set", "train.log_every=1"]
-
-
-def test_resume_is_bit_for_bit(tmp_path):
-    """4 iterations straight equal 2 then ``--resume`` to 4 (real MNIST through the real CLI, in this process)."""
-    assert cli_main(["train", *RESUME, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
-    assert cli_main(["train", *RESUME, "--steps", "2", "--out", str(tmp_path / "b")]) == 0
-    assert cli_main(["train", "--out", str(tmp_path / "b"), "--resume", "--steps", "4"]) == 0
-    tensors = {}
-    for run in ("a", "b"):
-        folder = tmp_path / run / "checkpoints" / "00000004"
-        tensors[run] = {f"{name}:{key}": value for name in ("modules", "optimizers")
-                        for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
-    assert tensors["a"].keys() == tensors["b"].keys()
-    assert {"modules:record.images", "modules:record.l1_mean", "modules:generator.enc1.0.weight",
-            "modules:discriminator.head.weight"} <= tensors["a"].keys()
-    assert int(tensors["a"]["modules:record.seen"]) == 4 * 2 * 4 and int(tensors["a"]["modules:record.l1_updates"]) == 8
-    for key in tensors["a"]:
-        assert torch.equal(tensors["a"][key], tensors["b"][key]), key
-    logs = [[{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
-             for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] for run in ("a", "b")]
-    assert logs[0] == logs[1] and len(logs[0]) == 4

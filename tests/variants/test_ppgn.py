@@ -1,17 +1,14 @@
 """PPGN-h (Nguyen et al. 2017; seed thesis, KTH 2018): exact nets, the generator loss by hand, critics on
-encoder layers, the random critic choice, the encoder checks and a bit-for-bit resume."""
+encoder layers, the random critic choice and the encoder checks (its bit-for-bit resume: test_resume.py)."""
 
 from __future__ import annotations
 
 import functools
-import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from ganforge import config as C
-from ganforge.cli import main as cli_main
 from ganforge.errors import ConfigError
 from ganforge.nets import MNISTClassifier, PPGNCodeCritic, PPGNGenerator, PPGNImageCritic
 from ganforge.samplers.mala import MALASettings
@@ -198,28 +195,3 @@ def test_encoder_folder_is_loaded_checked_and_frozen(tmp_path, monkeypatch):
         build_nets(cfg(f"model.encoder={tmp_path / 'enc'}"), MNIST, torch.device("cpu"))
 
 
-RESUME = ["--model", "ppgn", "--dataset", "mnist", "--set", "model.encoder=random", "--set", "model.width=0.0625",
-          "--set", "model.critics=image,fc1", "--set", "model.adv_weights=1,0.5", "--set", "model.critic_choice=random",
-          "--set", "model.warmup=false", "--set", "model.n_critic=2", "--set", "train.batch_size=4",
-          "--set", "train.checkpoint_every=2", "--set", "train.sample_grid=4", "--set", "train.log_every=1"]
-
-
-def test_resume_is_bit_for_bit(tmp_path):
-    """4 steps straight equal 2 steps then ``--resume`` to 4 (the real CLI, in this process to save imports)."""
-    assert cli_main(["train", *RESUME, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
-    assert cli_main(["train", *RESUME, "--steps", "2", "--out", str(tmp_path / "b")]) == 0
-    assert cli_main(["train", "--out", str(tmp_path / "b"), "--resume", "--steps", "4"]) == 0
-    tensors = {}
-    for run in ("a", "b"):
-        folder = tmp_path / run / "checkpoints" / "00000004"
-        tensors[run] = {f"{name}:{key}": value for name in ("modules", "optimizers")
-                        for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
-    assert tensors["a"].keys() == tensors["b"].keys()
-    assert {"modules:critic_image.conv1.weight", "modules:critic_fc1.conv1.weight", "modules:encoder.fc1.weight",
-            "modules:generator.code_count"} <= tensors["a"].keys()
-    assert float(tensors["a"]["modules:generator.code_count"]) == 4 * 4  # 4 generator steps of 4 codes
-    for key in tensors["a"]:
-        assert torch.equal(tensors["a"][key], tensors["b"][key]), key
-    logs = [[{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
-             for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] for run in ("a", "b")]
-    assert logs[0] == logs[1] and len(logs[0]) == 4 and all("critic_pick" in record for record in logs[0])

@@ -1,19 +1,16 @@
 """Stacked GAN (Huang et al. 2017): every loss term by hand, the frozen encoder stack, independent then joint
 conditioning and its gradient routing, the entropy term, class-conditional sampling, config and encoder
-refusals, and a bit-for-bit resume."""
+refusals (its bit-for-bit resume: test_resume.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from ganforge import config as C
-from ganforge.cli import main as cli_main
 from ganforge.errors import ConfigError
 from ganforge.nets import MNISTClassifier
 from ganforge.train.batches import BatchStream
@@ -291,27 +288,3 @@ def test_encoder_folder_is_loaded_checked_and_frozen(tmp_path, monkeypatch):
         build_nets(cfg(f"model.encoder={tmp_path / 'enc'}", "model.encoder_width=0.125"), MNIST, torch.device("cpu"))
 
 
-RESUME = ["--model", "stackgan", "--dataset", "mnist", "--set", "model.encoder=random", "--set",
-          "model.encoder_width=0.0625", "--set", "model.width=0.0625", "--set", "model.noise_0=4", "--set",
-          "model.noise_1=4", "--set", "model.independent_steps=2", "--set", "train.batch_size=4",
-          "--set", "train.checkpoint_every=2", "--set", "train.sample_grid=10", "--set", "train.log_every=1"]
-
-
-def test_resume_is_bit_for_bit(tmp_path):
-    """4 steps straight equal 2 (independent) steps then ``--resume`` to 4 (joint steps), every tensor equal."""
-    assert cli_main(["train", *RESUME, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
-    assert cli_main(["train", *RESUME, "--steps", "2", "--out", str(tmp_path / "b")]) == 0
-    assert cli_main(["train", "--out", str(tmp_path / "b"), "--resume", "--steps", "4"]) == 0
-    tensors = {}
-    for run in ("a", "b"):
-        folder = tmp_path / run / "checkpoints" / "00000004"
-        tensors[run] = {f"{name}:{key}": value for name in ("modules", "optimizers")
-                        for key, value in load_file(str(folder / f"{name}.safetensors")).items()}
-    assert tensors["a"].keys() == tensors["b"].keys()
-    assert {"modules:generator_0.bn0.running_mean", "modules:q_1.fc.weight", "modules:encoder.fc1.weight",
-            "modules:critic_0.score.weight"} <= tensors["a"].keys()
-    for key in tensors["a"]:
-        assert torch.equal(tensors["a"][key], tensors["b"][key]), key
-    logs = [[{k: v for k, v in json.loads(line).items() if k != "it_per_s"}
-             for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] for run in ("a", "b")]
-    assert logs[0] == logs[1] and [record["joint"] for record in logs[0]] == [0.0, 0.0, 1.0, 1.0]
