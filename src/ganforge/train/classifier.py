@@ -37,7 +37,7 @@ from torch.nn import functional as F
 from ganforge.data import DATASETS, data_cache_dir, load_dataset
 from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import CheckpointError, ConfigError
-from ganforge.nets import NETS
+from ganforge.nets import NETS, classifier_files
 from ganforge.nets.classifier_files import CLASSIFIER_FORMAT as FORMAT
 from ganforge.nets.classifier_files import META_FILE, WEIGHTS_FILE, load_classifier_weights, read_classifier_meta
 
@@ -212,18 +212,13 @@ def load_classifier(source: str | Path, *, map_location: str | torch.device = "c
         the ``classifier.json`` metadata plus "dir").
     """
     folder = resolve_classifier_dir(source)
-    dataset = str(source) if str(source) in DATASETS else "D"
     found = {"what": "domain classifier", "error": CheckpointError}
-    meta = read_classifier_meta(folder, fix=f"`{_train_command(dataset, folder)}`", **found)
-    retrain = f"`{_train_command(meta.get('dataset', 'D'), folder)}`"
+    dataset = str(source) if str(source) in DATASETS else "D"
+    meta = read_classifier_meta(folder, fix=classifier_files.train_command(dataset, folder), **found)
+    retrain = classifier_files.train_command(meta.get("dataset", "D"), folder)
     net = load_classifier_weights(folder, meta, fix=retrain, **found)
-    try:
-        net.pixel_range = tuple(float(v) for v in meta["pixel_range"])  # what metrics.features.embed expects
-    except (KeyError, TypeError, ValueError):
-        raise CheckpointError(f"classifier in {folder} has no valid pixel_range; retrain with {retrain}") from None
+    pixel_range = classifier_files.meta_pixel_range(meta)
+    if pixel_range is None:
+        raise CheckpointError(f"classifier in {folder} has no valid pixel_range; retrain with {retrain}")
+    net.pixel_range = pixel_range  # what metrics.features.embed expects
     return net.to(map_location).eval(), {**meta, "dir": str(folder)}
-
-
-def _train_command(dataset: str, folder: Path) -> str:
-    out = "" if dataset in DATASETS and folder == default_classifier_dir(dataset) else f" --out {folder}"
-    return f"ganforge classifier train --dataset {dataset}{out}"

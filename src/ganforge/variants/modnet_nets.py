@@ -11,15 +11,14 @@ a record of what training has seen.
 - ``random``: a separate classifier of ``model.classifier_width`` from scratch (MNISTClassifier for 28×28
   images, the small ResNet otherwise, as ``ganforge.train.classifier`` picks), trained with D.
 
-A loaded classifier is checked against the data (architecture known, input shape, class count, dataset) and
-its weights against the sha256 in ``classifier.json``; a problem is one ConfigError line naming the command
-that fixes it. A classifier trained on another pixel range than ``data.pixel_range`` sees the images mapped
-affinely onto its own range (:class:`~ganforge.nets.layers.InputRange`): a [-1, 1] classifier serves a ModNet
-on [0, 1] images, where δ = tanh(·) can move a pixel across the whole range (on [-1, 1] it moves less than
-half of it). The folder format is the one ``ganforge.train.classifier`` writes; it is read by
-``ganforge.nets.classifier_files`` (variants may not import the training layer). Its weights are frozen
-(``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint, but
-opening a run rebuilds it from ``model.classifier`` first, so the folder must still exist then.
+:func:`classifier_expectation` states what a loaded classifier must be (any registered architecture taking
+the data's shape, trained on ``data.name`` with its class count), checked by the one loader of frozen
+classifiers, ``ganforge.nets.classifier_files.load_frozen_classifier`` (one ConfigError line naming the fix).
+One trained on another pixel range than ``data.pixel_range`` sees the images mapped affinely onto its own
+(:class:`~ganforge.nets.layers.InputRange`): a [-1, 1] classifier serves a ModNet on [0, 1] images, where
+δ = tanh(·) can move a pixel across the whole range (on [-1, 1] it moves less than half of it). Its weights are
+frozen (``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint, but opening a
+run rebuilds it from ``model.classifier`` first, so the folder must still exist then.
 
 :class:`ModNetRecord` holds buffers only (saved in checkpoints, so a resumed run is bit-for-bit the same): a
 ring of the latest ``model.bank_size`` training images and labels, the sources of ``generate``, and the
@@ -28,19 +27,15 @@ running mean of L_1 for ``l1_mode: running-mean``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
 from ganforge.config import Config
 from ganforge.errors import ConfigError
 from ganforge.nets import NETS, ModNetDiscriminator, ModNetUNet
-from ganforge.nets.classifier_files import classifier_folder, frozen, load_classifier_weights, read_classifier_meta
-from ganforge.nets.layers import InputRange
+from ganforge.nets.classifier_files import ClassifierExpectation, load_frozen_classifier
 from ganforge.variants.base import DataShape
 
-WHAT = "ModNet classifier"
 TRAINED_CLASSIFIERS = ("joint", "random")  # the settings of model.classifier whose C learns
 
 
@@ -83,11 +78,6 @@ class ModNetRecord(nn.Module):
         return self.l1_mean.float()
 
 
-def classifier_dir(setting: str, dataset: str) -> Path:
-    """The folder ``model.classifier`` names (``default``: the dataset's cached classifier)."""
-    return classifier_folder(setting, dataset)
-
-
 def fresh_classifier(data: DataShape, width: float) -> nn.Module:
     """An untrained domain classifier for the data: MNISTClassifier for 28×28 images, else the ResNet."""
     c, h, w = data.shape
@@ -97,36 +87,11 @@ def fresh_classifier(data: DataShape, width: float) -> nn.Module:
                                                image_size=h)
 
 
-def load_frozen_classifier(cfg: Config, data: DataShape) -> nn.Module:
-    """C from the folder ``model.classifier`` names, checked against ``cfg`` and ``data``, then frozen.
-
-    Raises:
-        ConfigError: no classifier there, a corrupt one, or one that does not fit (one line with the fix).
-    """
-    folder = classifier_dir(cfg.model.classifier, cfg.data.name)
-    out = "" if cfg.model.classifier == "default" else f" --out {folder}"
-    fix = f"`ganforge classifier train --dataset {cfg.data.name}{out}`"
-    meta = read_classifier_meta(folder, what=WHAT, fix=fix, hint=" or set model.classifier=joint")
-    _check_meta(meta, cfg, data, folder, fix)
-    net = frozen(load_classifier_weights(folder, meta, what=WHAT, fix=fix))
-    trained, given = tuple(float(v) for v in meta["pixel_range"]), tuple(float(v) for v in data.pixel_range)
-    return net if trained == given else frozen(InputRange(net, given, trained))
-
-
-def _check_meta(meta: dict, cfg: Config, data: DataShape, folder: Path, fix: str) -> None:
-    """Refuse a classifier that does not fit the data this ModNet trains on."""
-    where = f"ModNet classifier in {folder}"
-    if meta.get("architecture") not in NETS:
-        raise ConfigError(f"{where} has unknown architecture {meta.get('architecture')!r}; retrain with {fix}")
-    if tuple(meta.get("input_shape", ())) != tuple(data.shape):
-        raise ConfigError(f"{where} takes inputs of shape {meta.get('input_shape')}, the data are "
-                          f"{list(data.shape)}; train one with {fix}")
-    if meta["build"].get("num_classes") != data.num_classes or meta.get("dataset") != cfg.data.name:
-        raise ConfigError(f"{where} was trained on {meta.get('dataset')!r} with {meta['build'].get('num_classes')} "
-                          f"classes, not {cfg.data.name!r} with {data.num_classes}; train one with {fix}")
-    trained = meta.get("pixel_range")
-    if not (isinstance(trained, list) and len(trained) == 2 and trained[0] < trained[1]):
-        raise ConfigError(f"{where} has no valid pixel_range in its classifier.json; retrain with {fix}")
+def classifier_expectation(cfg: Config, data: DataShape) -> ClassifierExpectation:
+    """Any registered classifier of the data's shape and classes, trained on ``data.name`` (any pixel range)."""
+    return ClassifierExpectation(what="ModNet classifier", dataset=cfg.data.name, input_shape=tuple(data.shape),
+                                 num_classes=data.num_classes, pixel_range=tuple(map(float, data.pixel_range)),
+                                 adapt_range=True, alternative=" or set model.classifier=joint")
 
 
 def build_modnet_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
@@ -148,6 +113,6 @@ def build_modnet_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     if m.classifier == "random":
         nets["classifier"] = fresh_classifier(data, m.classifier_width)
     elif not joint:
-        nets["classifier"] = load_frozen_classifier(cfg, data)
+        nets["classifier"] = load_frozen_classifier(m.classifier, classifier_expectation(cfg, data))
     nets["record"] = ModNetRecord(image_shape=shape, size=m.bank_size)
     return nets

@@ -8,21 +8,20 @@ at ``model.split`` into the two blocks of the paper's bottom-up stack h_{i+1} = 
   (B, 256·encoder_width)), its layers up to and including ``split``;
 - E_1: h_1 → y logits (B, K), the classifier's remaining layers (fc1 then fc2 after pool3; fc2 after fc1).
 
-It is loaded, checked and frozen exactly as the PPGN encoder (:func:`ganforge.variants.ppgn_nets.load_encoder`,
-which reads the folder ``ganforge classifier train`` writes; variants may not import the training layer):
-``model.encoder`` is ``default`` (the dataset's cached classifier), a classifier folder, or ``random`` (an
-untrained classifier, for tests only). ``model.encoder_width`` must match the classifier's width.
+``model.encoder`` is ``default`` (the dataset's cached classifier), a classifier folder written by ``ganforge
+classifier train``, or ``random`` (an untrained classifier, for tests only). :func:`encoder_expectation` states
+what it must be (the 1-channel MNIST classifier at ``model.encoder_width``, trained on ``data.name`` in
+``data.pixel_range``); ``ganforge.nets.classifier_files.load_frozen_classifier`` checks, loads and freezes it.
 """
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import torch
 from torch import nn
 
 from ganforge.config import Config
 from ganforge.errors import ConfigError
+from ganforge.nets.classifier_files import ClassifierExpectation, load_frozen_classifier
 from ganforge.nets.classifiers import MNISTClassifier
 from ganforge.nets.stackgan import (
     IMAGE_SHAPE,
@@ -33,7 +32,6 @@ from ganforge.nets.stackgan import (
     StackGANNoiseHead,
 )
 from ganforge.variants.base import DataShape
-from ganforge.variants.ppgn_nets import load_encoder
 
 SPLIT_LAYERS = ("pool3", "fc1")  # classifier layers whose activations are vectors and can be h_1
 
@@ -52,19 +50,12 @@ def encode_top(encoder: MNISTClassifier, h: torch.Tensor, split: str) -> torch.T
     return h
 
 
-def load_stack_encoder(cfg: Config, data: DataShape) -> MNISTClassifier:
-    """The frozen classifier that ``model.encoder`` names, at ``model.encoder_width``.
-
-    Raises:
-        ConfigError: missing, corrupt or mismatched classifier (PPGN's checks, worded for this model).
-    """
-    m = cfg.model
-    view = SimpleNamespace(model=SimpleNamespace(encoder=m.encoder, width=m.encoder_width), data=cfg.data)
-    try:
-        return load_encoder(view, data)  # type: ignore[arg-type]
-    except ConfigError as exc:
-        text = str(exc).replace("PPGN encoder", "Stacked GAN encoder").replace("model.width", "model.encoder_width")
-        raise ConfigError(text) from None
+def encoder_expectation(cfg: Config, data: DataShape) -> ClassifierExpectation:
+    """The 1-channel MNIST classifier at ``model.encoder_width``, trained on ``data.name`` in ``data.pixel_range``."""
+    return ClassifierExpectation(what="Stacked GAN encoder", dataset=cfg.data.name, input_shape=IMAGE_SHAPE,
+                                 num_classes=data.num_classes, architectures=("mnist-classifier",),
+                                 pixel_range=tuple(map(float, cfg.data.pixel_range.split(","))),
+                                 width=cfg.model.encoder_width, width_setting="model.encoder_width")
 
 
 def feature_dim(encoder: MNISTClassifier, split: str) -> int:
@@ -83,7 +74,7 @@ def build_stackgan_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
         raise ConfigError(f"model 'stackgan' needs 1x28x28 images (its encoder is the MNIST classifier), got "
                           f"samples of shape {tuple(data.shape)}; use data.name=mnist or fashion-mnist")
     m = cfg.model
-    encoder = load_stack_encoder(cfg, data)
+    encoder = load_frozen_classifier(m.encoder, encoder_expectation(cfg, data))
     d = feature_dim(encoder, m.split)
     output = "sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"
     d1 = StackGANFeatureDiscriminator(feature_dim=d, width=m.width)
