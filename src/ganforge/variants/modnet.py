@@ -16,7 +16,10 @@ logits (D's joint head, or a separate classifier: ``variants.modnet_nets``).
    mean of L_1: m ← L_1 on the first G step, then m ← β m + (1 - β) L_1 with β = ``l1_momentum`` 0.99,
    updated before the division and kept in the ``record`` buffers). D minimises L_D; a C that learns (joint
    head or ``classifier: random``) minimises CE(C(x), y) with it, plus CE(C(x'), y_t) when
-   ``classify_fakes`` (AC-GAN style, Odena et al. 2017, the literal reading of L_label; default). A frozen
+   ``classify_fakes`` (AC-GAN style, Odena et al. 2017, the literal reading of L_label; default). Measured on
+   MNIST (2,000 iterations): with it, G and a learning C agree on an invisible code (mean L_1 2.7 on [0, 1]
+   pixels; an independent classifier reads 0.06% of the x' as y_t), so ``modnet-mnist-joint`` turns it off and
+   C learns from real images only (82% read as y_t by an independent classifier, 3 seeds). A frozen
    C (``classifier: default`` or a folder: the fooling mode) learns nothing, so CE(C(x), y) is a constant
    and is not computed.
 3. One iteration (one trainer step) = j D steps (``d_steps``) then k G steps (``g_steps``), the thesis's
