@@ -62,7 +62,7 @@ def test_tiny_experiment_writes_csv_png_json_with_the_right_rows(run, tmp_path, 
     assert cell["mean"] == pytest.approx(np.mean(values)) and cell["std"] == pytest.approx(np.std(values, ddof=1))
     assert cell["replicates"] == 2 and summary["n_test"] == 20
     assert summary["classifier"] == {"width": 0.0625, "lr": 0.05, "flip": False, "epochs": 4, "batch_size": 8,
-                                     "min_steps": 500, "steps": 2}
+                                     "min_steps": 1000, "steps": 2, "warmup_steps": 100}
     check = summary["full_check"]
     assert check["train_size"] == 60000 and check["steps"] == 2 and 0 <= check["test_accuracy"] <= 1
     if check["domain_classifier_test_accuracy"] is not None:
@@ -119,3 +119,28 @@ def test_refuses_bad_settings(run):
         aug.augmentation({"r": [run]}, n_values=(10**6,), log=lambda line: None)
     with pytest.raises(ConfigError, match="same number"):
         aug.augmentation({"r": [run], "s": [run, run]}, log=lambda line: None)
+
+
+def test_classifier_learning_rate_warms_up_then_follows_the_cosine(monkeypatch):
+    """_fit's lr at step i: lr · min(1, (i + 1) / warmup) · ½(1 + cos(π i / steps)); no warm-up by default."""
+    import math
+
+    from ganforge.train import classifier
+
+    seen: list[float] = []
+
+    class Recording(torch.optim.SGD):
+        def step(self, closure=None):
+            seen.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    monkeypatch.setattr(torch.optim, "SGD", Recording)
+    x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 2
+    for warmup in (4, 0):
+        seen.clear()
+        _, _, net = classifier.build_classifier((1, 28, 28), 2, 0.0625)
+        classifier._fit(net, x, y, steps=10, batch_size=4, lr=0.1, seed=0, flip=False, budget_s=None, log=None,
+                        warmup_steps=warmup)
+        expected = [0.1 * (min(1.0, (i + 1) / warmup) if warmup else 1.0) * 0.5 * (1 + math.cos(math.pi * i / 10))
+                    for i in range(10)]
+        assert seen == pytest.approx(expected, rel=1e-12)

@@ -60,7 +60,8 @@ def add_augmentation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-values", default="10,100,1000,10000", help="real training images per row")
     parser.add_argument("--epochs", type=float, help="passes over each training set (default: the dataset's "
                         "classifier recipe)")
-    parser.add_argument("--min-steps", type=int, default=500, help="SGD steps of a classifier at least")
+    parser.add_argument("--min-steps", type=int, default=1000, help="SGD steps of a classifier at least")
+    parser.add_argument("--warmup-steps", type=int, default=100, help="linear learning-rate warm-up steps")
     parser.add_argument("--steps", type=int, help="a fixed SGD step count for every classifier instead")
     parser.add_argument("--width", type=float, help="classifier width (default: the dataset's classifier recipe)")
     parser.add_argument("--lr", type=float, help="classifier learning rate (default: the dataset's recipe)")
@@ -104,7 +105,7 @@ def _augmentation(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None and not getattr(args, name) > 0:
             raise ConfigError(f"--{name} must be positive, got {getattr(args, name)}")
     recipe = {"width": args.width, "lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size,
-              "min_steps": args.min_steps, "steps": args.steps}
+              "min_steps": args.min_steps, "steps": args.steps, "warmup_steps": args.warmup_steps}
     summary = augmentation(parse_variants(args.run), args.out, n_values=n_values, recipe=recipe,
                            n_test=args.n_test, full_check=not args.no_full_check, seed=args.seed,
                            log=lambda line: print(line, file=sys.stderr, flush=True))

@@ -89,8 +89,11 @@ def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_s
 
 
 def _fit(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, steps: int, batch_size: int, lr: float,
-         seed: int, flip: bool, budget_s: float | None, log: Callable[[str], None] | None) -> int:
+         seed: int, flip: bool, budget_s: float | None, log: Callable[[str], None] | None,
+         warmup_steps: int = 0) -> int:
     """SGD (momentum 0.9, weight decay 5e-4, cosine decay) for ``steps`` steps; returns the steps taken.
+
+    ``warmup_steps`` > 0 scales the learning rate linearly up over the first steps (step i: (i + 1) / warmup).
 
     ``flip`` mirrors a random half of every batch left-right (for clothes and objects, not for digits).
     With a time budget the cosine follows whichever runs out first, steps or seconds, so a run stopped by
@@ -108,8 +111,9 @@ def _fit(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, steps: i
             if elapsed >= budget_s:
                 return step
             progress = max(progress, elapsed / budget_s)
+        warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
         for group in opt.param_groups:
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * progress))
+            group["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * progress))
         if step % per_epoch == 0:
             perm = torch.randperm(len(images), generator=order)
         idx = perm[(step % per_epoch) * batch_size:(step % per_epoch + 1) * batch_size]
