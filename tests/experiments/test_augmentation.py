@@ -37,6 +37,12 @@ def test_other_labels_lists_every_label_but_the_own():
 def test_tiny_experiment_writes_csv_png_json_with_the_right_rows(run, tmp_path, capsys):
     """Two variants (the same run under two labels, so their rows must agree) × 2 replicates × 2 n: every
     row of the table, the real rows shared by the variants, the full check beside the domain classifier."""
+    from ganforge.nets import MNISTClassifier
+    from ganforge.train.classifier import default_classifier_dir, save_classifier
+
+    meta = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
+            "dataset": "mnist", "pixel_range": [-1.0, 1.0], "input_shape": [1, 28, 28], "test_accuracy": 0.5}
+    save_classifier(MNISTClassifier(width=0.0625), meta, default_classifier_dir("mnist"))  # the private cache's
     out = tmp_path / "exp"
     args = ["experiment", "augmentation", "--run", f"a={run},{run}", "--run", f"b={run},{run}", "--n-values", "3,6",
             "--steps", "2", "--width", "0.0625", "--batch-size", "8", "--n-test", "20", "--out", str(out)]
@@ -65,8 +71,8 @@ def test_tiny_experiment_writes_csv_png_json_with_the_right_rows(run, tmp_path, 
                                      "min_steps": 1000, "steps": 2, "warmup_steps": 100}
     check = summary["full_check"]
     assert check["train_size"] == 60000 and check["steps"] == 2 and 0 <= check["test_accuracy"] <= 1
-    if check["domain_classifier_test_accuracy"] is not None:
-        assert check["gap"] == pytest.approx(check["domain_classifier_test_accuracy"] - check["test_accuracy"])
+    assert check["domain_classifier_test_accuracy"] == 0.5
+    assert check["gap"] == pytest.approx(0.5 - check["test_accuracy"])
     assert Image.open(out / "augmentation.png").size[0] > 300
 
 
@@ -81,6 +87,7 @@ def test_variants_parse_labels_and_replicates():
 
     parsed = parse_variants(["f=r/a,r/b", "x/joint0,x/joint1"])
     assert parsed == {"f": ["r/a", "r/b"], "joint0": ["x/joint0", "x/joint1"]}
+    assert parse_variants(["a=x=1,y"]) == {"a": ["x=1", "y"]}  # only the first "=" ends the label
     for bad in (["a=r", "a=s"], ["a="], [","]):
         with pytest.raises(ConfigError, match="LABEL="):
             parse_variants(bad)

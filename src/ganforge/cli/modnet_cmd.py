@@ -82,7 +82,8 @@ def parse_variants(specs: list[str]) -> dict[str, list[str]]:
 
     out: dict[str, list[str]] = {}
     for spec in specs:
-        label, _, paths = spec.rpartition("=") if "=" in spec else ("", "", spec)
+        label, sep, paths = spec.partition("=")
+        label, paths = (label, paths) if sep else ("", spec)
         runs = [p for p in paths.split(",") if p.strip()]
         label = label or (Path(runs[0]).name if runs else "")
         if not runs or not label or label in out:
