@@ -171,3 +171,14 @@ def test_moved_assembling_helpers_keep_their_old_names():
 @pytest.mark.parametrize("model", ["gan", "wgan", "wgan-gp", "aegan"])
 def test_net_defaults_to_auto(model):
     assert C.resolve(sets=[f"model.name={model}"]).model.net == "auto"
+
+
+def test_a_variant_reads_its_own_model_section_typed():
+    from ganforge.variants.adversarial import AdversarialConfig
+    from ganforge.variants.gan import GANConfig
+    from ganforge.variants.wgan import WGANConfig
+
+    cfg = C.resolve(sets=["model.name=gan"])
+    assert cfg.model_as(GANConfig) is cfg.model and cfg.model_as(AdversarialConfig) is cfg.model
+    with pytest.raises(ConfigError, match="model 'gan' has no WGANConfig settings"):
+        cfg.model_as(WGANConfig)

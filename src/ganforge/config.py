@@ -8,9 +8,10 @@ every checkpoint. :mod:`ganforge.config_resolve` assembles every config (fresh, 
 a saved one for resume or sampling) through one checked path; :func:`resolve` and
 :func:`config_from_json` here are thin wrappers around it.
 
-The ``model`` section's type depends on ``model.name``: each variant registers its own
-:class:`ModelConfig` subclass in :data:`MODEL_CONFIGS` when ``ganforge.variants`` is imported
-(``import ganforge`` does that), so this module never imports a higher layer.
+The ``model`` section's type depends on ``model.name``: registering a variant's spec
+(``ganforge.variants.register_variant``) registers its :class:`ModelConfig` subclass in :data:`MODEL_CONFIGS`
+when ``ganforge.variants`` is imported (``import ganforge`` does that), so this module never imports a higher
+layer. Variant code reads its own section typed with :meth:`Config.model_as`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
@@ -42,6 +43,7 @@ class ModelConfig:
 
 
 MODEL_CONFIGS: Registry[type[ModelConfig]] = Registry("model")
+ModelT = TypeVar("ModelT", bound=ModelConfig)
 
 
 @dataclass
@@ -85,6 +87,12 @@ class OptimConfig:
                 raise ConfigError(f"config key '{where}.{key}': must be a finite number >= 0, got {value}; set "
                                   f"e.g. --set {where}.{key}=0")
 
+    @staticmethod
+    def field(name: str = "adam", *, lr: float, betas: tuple[float, float] = (0.5, 0.9), momentum: float = 0.0):
+        """A config field defaulting to a fresh optimizer per instance, e.g. DCGAN's Adam for ``optim_g``:
+        ``optim_g: OptimConfig = OptimConfig.field(lr=2e-4, betas=(0.5, 0.999))``."""
+        return field(default_factory=lambda: OptimConfig(name=name, lr=lr, betas=list(betas), momentum=momentum))
+
 
 @dataclass
 class TrainConfig:
@@ -114,6 +122,13 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def model_as(self, cls: type[ModelT]) -> ModelT:
+        """The ``model`` section typed as the variant's own config class ``cls``; ConfigError if it is not one."""
+        if not isinstance(self.model, cls):
+            raise ConfigError(f"model {self.model.name!r} has no {cls.__name__} settings (its section is a "
+                              f"{type(self.model).__name__})")
+        return self.model
 
 
 # ---------------------------------------------------------------- type conversion

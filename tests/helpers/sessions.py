@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from ganforge import config as C
 from ganforge.train.batches import BatchStream
 from ganforge.train.session import Session, build_nets
-from ganforge.variants import DataShape, StepContext
+from ganforge.variants import VARIANTS, DataShape, StepContext
 
 IMAGE = DataShape((1, 28, 28), 10, (-1.0, 1.0))
 TOY = DataShape((2,), 8, None)
 UNIT = DataShape((1, 28, 28), 10, (0.0, 1.0))
-# variants outside the classic net families: (their tiny settings, frozen nets, whether they take 2-D toy data)
-OWN_NETS = {"ppgn": (["model.encoder=random", "model.width=0.0625", "model.warmup=false"], {"encoder"}, False)}
-OWN_NETS["lapgan"] = (["model.width=4", "model.hidden_g=8", "model.hidden_d=8", "model.z_dim=4"], set(), False)
-OWN_NETS["modnet"] = (["model.width=2", "model.d_width=2", "model.bank_size=8"], {"record"}, False)
-OWN_NETS["stackgan"] = (["model.encoder=random", "model.encoder_width=0.0625", "model.width=0.0625",
-                        "model.noise_0=4", "model.noise_1=4"], {"encoder"}, False)
+
+
+def tiny_settings(model: str) -> dict:
+    """The tiny config overrides that ``model``'s spec declares (``VariantSpec.tiny``); a copy."""
+    tiny = VARIANTS.get(model).tiny
+    assert tiny is not None, (f"model {model!r} is registered without tiny settings: give its VariantSpec "
+                              "tiny={'model': {...}} (a few units wide, fast) so the contract tests can train it")
+    return copy.deepcopy(tiny)
 
 
 def tiny_session(model: str, data: DataShape, sets: list[str]) -> Session:
-    """A CPU fp32 session of ``model`` at its tiny settings on 64 random images of ``data``'s shape."""
-    net = "mlp" if data is TOY else "dcgan"
-    family = [f"model.net={net}", "model.width=4", "model.hidden=8"]
-    cfg = C.resolve(sets=[f"model.name={model}", *OWN_NETS.get(model, (family,))[0],
-                          "train.batch_size=8", "train.channels_last=false", *sets])
+    """A CPU fp32 session of ``model`` at its spec's tiny settings on 64 random images of ``data``'s shape."""
+    cfg = C.resolve(overrides=tiny_settings(model),
+                    sets=[f"model.name={model}", "train.batch_size=8", "train.channels_last=false", *sets])
     spec, nets = build_nets(cfg, data, torch.device("cpu"))
     images = torch.rand(64, *data.shape) * 2 - 1
     stream = BatchStream(images, torch.zeros(64, dtype=torch.long), batch_size=8, seed=0)

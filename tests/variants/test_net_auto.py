@@ -9,12 +9,14 @@ from ganforge import config as C
 from ganforge.errors import ConfigError
 from ganforge.nets import DCGANGenerator, MLPGenerator
 from ganforge.train.session import build_nets, fit_to_data
-from ganforge.variants import DataShape
+from ganforge.variants import VARIANTS, DataShape
 from ganforge.variants.adversarial import net_for_data
 
 TOY = DataShape((2,), 8, None)
 IMAGE = DataShape((1, 28, 28), 10, (-1.0, 1.0))
 TINY = ["model.width=4", "model.hidden=8", "model.z_dim=3", "train.channels_last=false"]
+# every registered model whose config has a net choice (model.net)
+NET_CHOICE = [name for name in VARIANTS.names() if "net" in VARIANTS.get(name).config_class.__dataclass_fields__]
 
 
 def test_net_for_data_picks_mlp_for_points_and_dcgan_for_images_and_keeps_a_named_net():
@@ -22,7 +24,11 @@ def test_net_for_data_picks_mlp_for_points_and_dcgan_for_images_and_keeps_a_name
     assert net_for_data("dcgan", (2,)) == "dcgan" and net_for_data("wgan-gp-mnist", (1, 28, 28)) == "wgan-gp-mnist"
 
 
-@pytest.mark.parametrize("model", ["gan", "wgan", "wgan-gp", "aegan"])
+def test_the_classic_family_and_aegan_have_a_net_choice():
+    assert {"gan", "wgan", "wgan-gp", "aegan"} <= set(NET_CHOICE)
+
+
+@pytest.mark.parametrize("model", NET_CHOICE)
 @pytest.mark.parametrize("data, net, generator", [(TOY, "mlp", MLPGenerator), (IMAGE, "dcgan", DCGANGenerator)],
                          ids=["points", "images"])
 def test_auto_builds_the_net_that_fits_and_the_fitted_config_names_it(model, data, net, generator):

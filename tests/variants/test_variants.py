@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 
 import pytest
 import torch
 
+from ganforge.config import MODEL_CONFIGS
+from ganforge.errors import ConfigError
 from ganforge.nets import DCGANDiscriminator, DCGANGenerator, WGANGPMNISTCritic, WGANGPMNISTGenerator
 from ganforge.train.session import Session
-from ganforge.variants import VARIANTS, StepContext
-from ganforge.variants.base import critic_iterations
+from ganforge.variants import VARIANTS, StepContext, register_variant
+from ganforge.variants.base import critic_iterations, update
 from ganforge.variants.scoring import critic_scores, fake_batches, has_batch_statistics
-from helpers.sessions import IMAGE, OWN_NETS, TOY, UNIT, tiny_session
-
-OWN_NETS["lapgan"] = (["model.width=4", "model.hidden_g=8", "model.hidden_d=8", "model.z_dim=4"], set(), False)
-OWN_NETS["modnet"] = (["model.width=2", "model.d_width=2", "model.bank_size=8"], {"record"}, False)
-OWN_NETS["stackgan"] = (["model.encoder=random", "model.encoder_width=0.0625", "model.width=0.0625",
-                        "model.noise_0=4", "model.noise_1=4"], {"encoder"}, False)
+from helpers.sessions import IMAGE, TOY, UNIT, tiny_session, tiny_settings
 
 
 def run_steps(session: Session, steps: int, start: int = 0) -> list[dict]:
@@ -30,19 +28,46 @@ def run_steps(session: Session, steps: int, start: int = 0) -> list[dict]:
     return out
 
 
+@pytest.mark.parametrize("model", VARIANTS.names())
+def test_every_variant_is_declared_once_with_tiny_settings(model):
+    spec = VARIANTS.get(model)
+    assert spec.name == model == spec.config_class.name and MODEL_CONFIGS.get(model) is spec.config_class
+    assert tiny_settings(model)["model"]  # fails naming VariantSpec.tiny when a model declares none
+    with pytest.raises(ValueError, match="already registered"):
+        register_variant(spec)
+    with pytest.raises(ValueError, match="write the model's name once"):
+        dataclasses.replace(spec, name=f"{model}-renamed")
+
+
+def test_update_clears_gradients_then_steps_every_optimizer():
+    a, b = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(2.0))
+    a.grad = torch.tensor(100.0)  # a stale gradient is dropped, not accumulated
+    opts = torch.optim.SGD([a], lr=0.5), torch.optim.SGD([b], lr=0.25)
+    update(3 * a + 4 * b, *opts)
+    assert (float(a.detach()), float(b.detach())) == (1.0 - 0.5 * 3, 2.0 - 0.25 * 4)
+    assert float(a.grad) == 3.0 and float(b.grad) == 4.0
+
+
 @pytest.mark.parametrize("data", [IMAGE, TOY], ids=["image", "toy"])
 @pytest.mark.parametrize("model", VARIANTS.names())
 def test_every_variant_takes_two_finite_steps_and_changes_weights(model, data):
-    _, frozen, takes_toy = OWN_NETS.get(model, ([], set(), True))
-    if data is TOY and not takes_toy:
-        pytest.skip(f"{model} needs images")
-    session = tiny_session(model, data, ["model.warmup=false"] if model == "wgan" else [])
+    """Each registered model at its spec's tiny settings; a model that refuses 2-D points says so in one
+    ConfigError line. Every net with trainable parameters (frozen encoders and buffer-only records have
+    none) changes in two steps."""
+    try:
+        session = tiny_session(model, data, [])
+    except ConfigError as refusal:
+        if data is IMAGE:
+            raise
+        assert "\n" not in str(refusal)
+        pytest.skip(str(refusal))
+    trained = {k for k, v in session.nets.items() if any(p.requires_grad for p in v.parameters())}
     before = {k: [p.detach().clone() for p in v.parameters()] for k, v in session.nets.items()}
     logs = run_steps(session, 2)
     assert all(math.isfinite(v) for log in logs for v in log.values())
     assert "loss_g" in logs[0] and any(k.startswith("loss_d") for k in logs[0])  # ppgn: loss_d_<layer>
     for name, net in session.nets.items():
-        if name in frozen:
+        if name not in trained:
             continue
         assert any(not torch.equal(a, b) for a, b in zip(before[name], net.parameters(), strict=True)), name
     samples = session.spec.generate(session.nets, session.cfg, 5)
@@ -63,7 +88,7 @@ def test_wgan_clips_every_critic_weight():
 
 
 def test_wgan_warmup_uses_a_hundred_critic_batches():
-    session = tiny_session("wgan", TOY, [])
+    session = tiny_session("wgan", TOY, ["model.warmup=true"])
     run_steps(session, 1, start=0)
     assert session.stream.epoch * session.stream.batches_per_epoch + session.stream.position == 100
 

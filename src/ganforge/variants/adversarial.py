@@ -66,7 +66,7 @@ def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]
     """
     from ganforge import nets
 
-    m: AdversarialConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model  # an AdversarialConfig, or AEGAN's config (the same net fields)
     net = net_for_data(m.net, tuple(data.shape))
     if net == "mlp":
         if len(data.shape) != 1:
@@ -91,7 +91,7 @@ def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]
 
 def build_two_optimizers(cfg: Config, modules: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
     """One optimizer for the generator (``optim_g``) and one for the critic (``optim_d``)."""
-    m: AdversarialConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(AdversarialConfig)
     return {"generator": make_optimizer(modules["generator"].parameters(), m.optim_g),
             "critic": make_optimizer(modules["critic"].parameters(), m.optim_d)}
 

@@ -38,25 +38,21 @@ adv_z_hat, adv_z_tilde, recon_x, recon_z.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
-from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
+from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss, l1_reconstruction, l2_reconstruction
 from ganforge.samplers.noise import sample_noise
 from ganforge.variants.adversarial import build_generator_critic, generate, net_for_data, with_net_for_data
-from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad
+from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad, update
 from ganforge.variants.scoring import has_batch_statistics
 
 ADVERSARIAL_TERMS = ("adv_x_hat", "adv_x_tilde", "adv_z_hat", "adv_z_tilde")
-
-
-def _adam(lr: float) -> OptimConfig:
-    return OptimConfig(name="adam", lr=lr, betas=[0.5, 0.999])
 
 
 @dataclass
@@ -78,9 +74,9 @@ class AEGANConfig(ModelConfig):
     lambda_adv_z_hat: float = 0.05
     lambda_adv_z_tilde: float = 0.05
     d_steps: int = 1
-    optim_ge: OptimConfig = field(default_factory=lambda: _adam(2e-4))
-    optim_dx: OptimConfig = field(default_factory=lambda: _adam(1e-4))
-    optim_dz: OptimConfig = field(default_factory=lambda: _adam(1e-4))
+    optim_ge: OptimConfig = OptimConfig.field(lr=2e-4, betas=(0.5, 0.999))
+    optim_dx: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.999))
+    optim_dz: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.999))
 
     def for_data(self, sample_shape: tuple[int, ...]) -> AEGANConfig:
         """This config with ``net: auto`` resolved for the data (``mlp`` for points, ``dcgan`` for images)."""
@@ -102,7 +98,7 @@ def build_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     """
     from ganforge.nets import NETS
 
-    m: AEGANConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(AEGANConfig)
     pair = build_generator_critic(cfg, data)  # G and Dx, with the family's checks and messages
     if net_for_data(m.net, tuple(data.shape)) == "mlp":
         encoder = NETS.get("mlp-encoder").build(in_dim=data.shape[0], z_dim=m.z_dim, hidden=m.hidden,
@@ -116,7 +112,7 @@ def build_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
 
 def build_optimizers(cfg: Config, modules: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
     """One optimizer for G and E together (``optim_ge``), one for Dx (``optim_dx``), one for Dz (``optim_dz``)."""
-    m: AEGANConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(AEGANConfig)
     pair = [*modules["generator"].parameters(), *modules["encoder"].parameters()]
     return {"generator_encoder": make_optimizer(pair, m.optim_ge),
             "critic_x": make_optimizer(modules["critic_x"].parameters(), m.optim_dx),
@@ -181,41 +177,32 @@ def generator_encoder_losses(m: AEGANConfig, Dx: nn.Module, Dz: nn.Module, x: to
 
 def critic_step(ctx: StepContext, x: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
     """One update of Dx and Dz on real x (B, ...) and prior z (B, z_dim); G and E get no gradients."""
-    m: AEGANConfig = ctx.cfg.model  # type: ignore[assignment]
-    nets, opts = ctx.nets, ctx.optimizers
+    m, nets = ctx.cfg.model_as(AEGANConfig), ctx.nets
     set_requires_grad(nets["critic_x"], True)
     set_requires_grad(nets["critic_z"], True)
     with torch.no_grad(), ctx.autocast():
         paths = autoencode_paths(nets["generator"], nets["encoder"], x, z)
     with ctx.autocast():
         losses = critic_losses(m.adversarial_loss, nets["critic_x"], nets["critic_z"], x, z, paths)
-    opts["critic_x"].zero_grad(set_to_none=True)
-    opts["critic_z"].zero_grad(set_to_none=True)
-    (losses["loss_dx"] + losses["loss_dz"]).backward()
-    opts["critic_x"].step()
-    opts["critic_z"].step()
+    update(losses["loss_dx"] + losses["loss_dz"], ctx.optimizers["critic_x"], ctx.optimizers["critic_z"])
     return {k: v.detach() for k, v in losses.items()}
 
 
 def generator_encoder_step(ctx: StepContext, x: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
     """One joint update of G and E on L_GE; Dx and Dz are frozen (no weight gradients)."""
-    m: AEGANConfig = ctx.cfg.model  # type: ignore[assignment]
-    nets = ctx.nets
+    m, nets = ctx.cfg.model_as(AEGANConfig), ctx.nets
     set_requires_grad(nets["critic_x"], False)
     set_requires_grad(nets["critic_z"], False)
     with ctx.autocast():
         paths = autoencode_paths(nets["generator"], nets["encoder"], x, z)
         terms = generator_encoder_losses(m, nets["critic_x"], nets["critic_z"], x, z, paths)
-    opt = ctx.optimizers["generator_encoder"]
-    opt.zero_grad(set_to_none=True)
-    terms["loss_g"].backward()
-    opt.step()
+    update(terms["loss_g"], ctx.optimizers["generator_encoder"])
     return {k: v.detach() for k, v in terms.items()}
 
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """``d_steps`` updates of Dx and Dz, then one of G and E on the last batch with a fresh z."""
-    m: AEGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(AEGANConfig)
     for _ in range(m.d_steps):
         x, _ = ctx.next_batch()
         d_logs = critic_step(ctx, x, sample_noise(x.shape[0], m.z_dim, device=ctx.device))
@@ -249,7 +236,6 @@ def mean_reconstruction_l1(modules: dict[str, nn.Module], x: torch.Tensor, batch
 
 
 SPEC = VariantSpec(
-    name="aegan",
     description="AEGAN (Lazarou 2020): G, E, image and latent critics, L1 image and L2 latent reconstruction",
     config_class=AEGANConfig,
     build_nets=build_nets,
@@ -257,5 +243,5 @@ SPEC = VariantSpec(
     train_step=train_step,
     generate=generate,
     sample_nets=("generator", "encoder"),
+    tiny={"model": {"width": 4, "hidden": 8}},
 )
-MODEL_CONFIGS.register("aegan", AEGANConfig)

@@ -3,14 +3,15 @@
 A variant is a small record (:class:`VariantSpec`): its config dataclass, ``build_nets``,
 ``build_optimizers``, a free ``train_step`` function and ``generate``. The trainer calls only
 these; it knows nothing about GANs (flax/optax style free step functions, diffusers-style
-explicit loops).
+explicit loops). The pieces every step shares live here too: :func:`update` (one optimizer step on a
+loss) and :func:`make_optimizer` (a config's default optimizer is ``OptimConfig.field(...)``).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,15 +54,15 @@ class StepContext:
     step: int
     device: torch.device
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-    scratch: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VariantSpec:
-    """A registered model recipe.
+    """A registered model recipe (``ganforge.variants.register_variant`` registers it and its config class).
 
     Attributes:
-        name: registry name (``model.name`` in configs).
+        name: registry name (``model.name`` in configs): the ``name`` default of ``config_class``, where the
+            model's name is written once (given here too, it must agree).
         description: one line for ``ganforge models``.
         config_class: the variant's ModelConfig subclass.
         build_nets: (cfg, data_shape) → name → module.
@@ -71,9 +72,11 @@ class VariantSpec:
         sample_nets: names of the nets that ``generate`` needs (EMA copies replace them).
         sample_classes: (nets, cfg, classes (B,), generator) → (B, ...) samples of the given classes, for
             class-conditional models (``ganforge sample --class``); None for the others.
+        tiny: config overrides (a nested mapping, as a YAML override file) that make the model tiny and fast
+            on any data it takes (a few units wide, no warm-up): the settings the contract tests in
+            ``tests/variants`` train every registered model with. None fails those tests, naming this field.
     """
 
-    name: str
     description: str
     config_class: type[ModelConfig]
     build_nets: Callable[[Config, DataShape], dict[str, nn.Module]]
@@ -82,23 +85,37 @@ class VariantSpec:
     generate: Callable[..., torch.Tensor]
     sample_nets: tuple[str, ...] = ("generator",)
     sample_classes: Callable[..., torch.Tensor] | None = None
+    tiny: dict[str, Any] | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.name not in ("", self.config_class.name):
+            raise ValueError(f"VariantSpec name {self.name!r} is not {self.config_class.__name__}.name; write the "
+                             "model's name once, as its config's default")
+        self.name = self.config_class.name
 
 
-def make_optimizer(params: Iterator[nn.Parameter] | list, cfg: OptimConfig, *, fused: bool = False):
-    """Build the optimizer that ``cfg`` names (Adam with betas, RMSprop, SGD with momentum).
-
-    ``fused`` uses the fused Adam kernel where available (CPU since torch 2.4); otherwise foreach.
-    """
+def make_optimizer(params: Iterator[nn.Parameter] | list, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """Build the optimizer that ``cfg`` names (Adam with betas, RMSprop, SGD with momentum; foreach kernels)."""
     params = list(params)
     if cfg.name == "adam":
         if len(cfg.betas) != 2:
             raise ConfigError(f"optimizer betas must have two values, got {cfg.betas}")
-        kind = {"fused": True} if fused else {"foreach": True}
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, **kind)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, foreach=True)
     if cfg.name == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                                    foreach=True)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
+
+
+def update(loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
+    """One gradient step on ``loss`` for the nets of ``optimizers``: every optimizer's gradients set to None
+    (in order), one backward pass, then each optimizer steps (in order)."""
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
 
 
 def critic_iterations(step: int, n_critic: int, warmup: bool, *, warmup_steps: int = 25,

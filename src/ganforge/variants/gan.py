@@ -9,12 +9,12 @@ Defaults here follow DCGAN (Radford et al. 2016): Adam lr 2e-4, betas (0.5, 0.99
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
-from ganforge.config import MODEL_CONFIGS, OptimConfig
+from ganforge.config import OptimConfig
 from ganforge.losses import discriminator_loss
 from ganforge.samplers.noise import sample_noise
 from ganforge.variants.adversarial import (
@@ -23,12 +23,8 @@ from ganforge.variants.adversarial import (
     build_two_optimizers,
     generate,
 )
-from ganforge.variants.base import StepContext, VariantSpec, set_requires_grad
+from ganforge.variants.base import StepContext, VariantSpec, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, generator_step
-
-
-def _dcgan_adam() -> OptimConfig:
-    return OptimConfig(name="adam", lr=2e-4, betas=[0.5, 0.999])
 
 
 @dataclass
@@ -38,13 +34,13 @@ class GANConfig(AdversarialConfig):
     name: str = "gan"
     g_loss: Literal["minimax", "non-saturating"] = "non-saturating"
     d_steps: int = 1
-    optim_g: OptimConfig = field(default_factory=_dcgan_adam)
-    optim_d: OptimConfig = field(default_factory=_dcgan_adam)
+    optim_g: OptimConfig = OptimConfig.field(lr=2e-4, betas=(0.5, 0.999))
+    optim_d: OptimConfig = OptimConfig.field(lr=2e-4, betas=(0.5, 0.999))
 
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """k discriminator steps then one generator step (Algorithm 1)."""
-    m: GANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(GANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     opt_d = ctx.optimizers["critic"]
     set_requires_grad(D, True)
@@ -56,21 +52,18 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
         loss_d = discriminator_loss("minimax", real_s, fake_s)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        update(loss_d, opt_d)
     loss_g, fake_s = generator_step(ctx, m.g_loss)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g,
             "d_real": torch.sigmoid(real_s.detach()).mean(), "d_fake": torch.sigmoid(fake_s.detach()).mean()}
 
 
 SPEC = VariantSpec(
-    name="gan",
     description="GAN (Goodfellow 2014): minimax or non-saturating G loss, k D steps per G step",
     config_class=GANConfig,
     build_nets=build_generator_critic,
     build_optimizers=build_two_optimizers,
     train_step=train_step,
     generate=generate,
+    tiny={"model": {"width": 4, "hidden": 8}},
 )
-MODEL_CONFIGS.register("gan", GANConfig)

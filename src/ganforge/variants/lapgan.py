@@ -46,15 +46,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
+from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.data.transforms import gaussian_pyramid, pyramid_up
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
-from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad
-
-
-def _paper_sgd() -> OptimConfig:
-    return OptimConfig(name="sgd", lr=0.02, momentum=0.5)
+from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad, update
 
 
 @dataclass
@@ -73,8 +69,8 @@ class LAPGANConfig(ModelConfig):
     blur_sigma: float = 1.0
     g_loss: Literal["minimax", "non-saturating"] = "non-saturating"
     d_steps: list[int] = field(default_factory=lambda: [1])  # k D updates per G update (all levels, or per level)
-    optim_g: OptimConfig = field(default_factory=_paper_sgd)
-    optim_d: OptimConfig = field(default_factory=_paper_sgd)
+    optim_g: OptimConfig = OptimConfig.field("sgd", lr=0.02, momentum=0.5)
+    optim_d: OptimConfig = OptimConfig.field("sgd", lr=0.02, momentum=0.5)
 
     def validate(self) -> None:
         for key in ("levels", "z_dim", "width", "hidden_g", "hidden_d"):
@@ -106,7 +102,7 @@ def build_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     """
     from ganforge.nets import LAPGANDiscriminators, LAPGANGenerators
 
-    m: LAPGANConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(LAPGANConfig)
     if len(data.shape) != 3:
         raise ConfigError(f"lapgan needs images (C, H, W), got samples of shape {data.shape}")
     if m.conditional and data.num_classes < 2:
@@ -120,7 +116,7 @@ def build_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
 
 def build_optimizers(cfg: Config, modules: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
     """``generator_k`` and ``critic_k`` for each trained level k only."""
-    m: LAPGANConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(LAPGANConfig)
     opts = {}
     for k in trained_levels(m):
         opts[f"generator_{k}"] = make_optimizer(modules["generator"].levels[k].parameters(), m.optim_g)
@@ -170,7 +166,7 @@ def level_d_steps(m: LAPGANConfig, k: int) -> int:
 def critic_update(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
                   y: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """One D_k update on (h_k, l_k) of one real batch against G_k's samples (Eq. 2)."""
-    m: LAPGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(LAPGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     h, low = level_targets(pyramid, k, m.blur_sigma)
     batch, labels = h.shape[0], None if y is None else torch.cat([y, y])
@@ -180,7 +176,7 @@ def critic_update(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
         scores = D(k, torch.cat([critic_input(h, low), critic_input(fake.to(h.dtype), low)]), labels).float()
     real_s, fake_s = scores[:batch], scores[batch:]
     loss_d = discriminator_loss("minimax", real_s, fake_s)
-    _update(ctx.optimizers[f"critic_{k}"], loss_d)
+    update(loss_d, ctx.optimizers[f"critic_{k}"])
     return {f"loss_d_{k}": loss_d.detach(), f"d_real_{k}": torch.sigmoid(real_s.detach()).mean(),
             f"d_fake_{k}": torch.sigmoid(fake_s.detach()).mean()}
 
@@ -189,7 +185,7 @@ def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
                y: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """k D_k updates (the first on this step's batch, each further one on a fresh batch, as in Goodfellow's
     Algorithm 1), then one G_k update with fresh z_k on the last batch's l_k (Eq. 2)."""
-    m: LAPGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(LAPGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     D_k = D.levels[k]
     set_requires_grad(D_k, True)
@@ -204,20 +200,14 @@ def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
         fake = G(k, generator_input(level_noise(k, h.shape[0], G, device=ctx.device), low), y)
         g_scores = D(k, critic_input(fake.to(h.dtype), low), y).float()
     loss_g = generator_loss(m.g_loss, g_scores)
-    _update(ctx.optimizers[f"generator_{k}"], loss_g)
+    update(loss_g, ctx.optimizers[f"generator_{k}"])
     set_requires_grad(D_k, True)
     return {**logs, f"loss_g_{k}": loss_g.detach()}
 
 
-def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """Draw one batch, build its pyramid, and update every trained level (independent losses)."""
-    m: LAPGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(LAPGANConfig)
     x, labels = ctx.next_batch()
     pyramid = gaussian_pyramid(x, m.levels, m.blur_sigma)  # [I_0 (B, C, H, W), ..., I_K]
     y = one_hot(labels, ctx.nets["generator"].num_classes)
@@ -311,7 +301,6 @@ def levels_full_size(levels: list[torch.Tensor], sigma: float) -> list[torch.Ten
 
 
 SPEC = VariantSpec(
-    name="lapgan",
     description="LAPGAN (Denton 2015): a Laplacian pyramid of conditional GANs, level by level, optional CC-LAPGAN",
     config_class=LAPGANConfig,
     build_nets=build_nets,
@@ -319,5 +308,5 @@ SPEC = VariantSpec(
     train_step=train_step,
     generate=generate,
     sample_classes=sample_classes,
+    tiny={"model": {"width": 4, "hidden_g": 8, "hidden_d": 8, "z_dim": 4}},
 )
-MODEL_CONFIGS.register("lapgan", LAPGANConfig)

@@ -34,23 +34,19 @@ the record's ring of the latest ``bank_size`` training images to random targets 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
+from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.nets.modnet import condition
-from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad
+from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad, update
 from ganforge.variants.modnet_nets import TRAINED_CLASSIFIERS, build_modnet_nets
-
-
-def _adam() -> OptimConfig:
-    return OptimConfig(name="adam", lr=2e-4, betas=[0.5, 0.999])
 
 
 @dataclass
@@ -70,8 +66,8 @@ class ModNetConfig(ModelConfig):
     d_steps: int = 1  # j
     g_steps: int = 1  # k
     bank_size: int = 256  # training images kept as the sources of ``generate``
-    optim_g: OptimConfig = field(default_factory=_adam)
-    optim_d: OptimConfig = field(default_factory=_adam)
+    optim_g: OptimConfig = OptimConfig.field(lr=2e-4, betas=(0.5, 0.999))
+    optim_d: OptimConfig = OptimConfig.field(lr=2e-4, betas=(0.5, 0.999))
 
     @property
     def z_dim(self) -> int:
@@ -186,7 +182,7 @@ def num_classes(ctx: StepContext) -> int:
 
 def discriminator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """One D (and learning C) update on a fresh batch and fresh targets."""
-    m: ModNetConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(ModNetConfig)
     x, y = ctx.next_batch()
     y_t = draw_targets(y, num_classes(ctx))
     with torch.no_grad(), ctx.autocast():
@@ -196,17 +192,13 @@ def discriminator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         set_requires_grad(ctx.nets[name], True)
     with ctx.autocast():
         terms = discriminator_terms(ctx.nets, m, x, y, x_mod.to(x.dtype), y_t)
-    for name in learning:
-        ctx.optimizers[name].zero_grad(set_to_none=True)
-    terms.pop("loss").backward()
-    for name in learning:
-        ctx.optimizers[name].step()
+    update(terms.pop("loss"), *(ctx.optimizers[name] for name in learning))
     return terms
 
 
 def generator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """One G update on a fresh batch; D and C are frozen for it. The batch also enters the record's ring."""
-    m: ModNetConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(ModNetConfig)
     G, record = ctx.nets["generator"], ctx.nets["record"]
     for name in _learning_nets(m):
         set_requires_grad(ctx.nets[name], False)
@@ -219,17 +211,14 @@ def generator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         else:
             mean = record.update_l1(l1_distance(x, x_mod), m.l1_momentum)
             terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, 1.0 / mean)
-    opt = ctx.optimizers["generator"]
-    opt.zero_grad(set_to_none=True)
-    terms["loss_g"].backward()
-    opt.step()
+    update(terms["loss_g"], ctx.optimizers["generator"])
     record.observe(x, y)
     return terms
 
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """j D steps then k G steps (module docstring); logs the last of each."""
-    m: ModNetConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(ModNetConfig)
     if "classifier" in ctx.nets and m.classifier not in TRAINED_CLASSIFIERS:
         ctx.nets["classifier"].eval()  # frozen: no batch statistics move (the trainer sets nets to train mode)
     logs: dict[str, torch.Tensor] = {}
@@ -242,7 +231,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
 
 def build_optimizers(cfg: Config, nets: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
     """Adam for G (``optim_g``), D and a learning separate C (``optim_d``); none for a frozen C."""
-    m: ModNetConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(ModNetConfig)
     opts = {"generator": make_optimizer(nets["generator"].parameters(), m.optim_g),
             "discriminator": make_optimizer(nets["discriminator"].parameters(), m.optim_d)}
     if m.classifier == "random":
@@ -273,12 +262,11 @@ def generate(nets: dict[str, nn.Module], cfg: Config, n: int, generator: torch.G
 
 
 SPEC = VariantSpec(
-    name="modnet",
     description="ModNet (Basart 2017): a label-conditioned U-Net delta that turns x into a realistic image of y_t",
     config_class=ModNetConfig,
     build_nets=build_modnet_nets,
     build_optimizers=build_optimizers,
     train_step=train_step,
     generate=generate,
+    tiny={"model": {"width": 2, "d_width": 2, "bank_size": 8}},
 )
-MODEL_CONFIGS.register("modnet", ModNetConfig)

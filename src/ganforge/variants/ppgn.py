@@ -44,19 +44,22 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
+from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, gradient_penalty, wasserstein_estimate
 from ganforge.nets.ppgn import CODE_DIM
 from ganforge.samplers.mala import MALAResult, MALASettings, chain_classes, run_mala
 from ganforge.variants import ppgn_balance as balance
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, make_optimizer, set_requires_grad
+from ganforge.variants.base import (
+    StepContext,
+    VariantSpec,
+    critic_iterations,
+    make_optimizer,
+    set_requires_grad,
+    update,
+)
 from ganforge.variants.ppgn_nets import CRITIC_LAYERS, build_ppgn_nets, critic_net_name
 from ganforge.variants.scoring import critic_scores
-
-
-def _adam() -> OptimConfig:
-    return OptimConfig(name="adam", lr=1e-4, betas=[0.5, 0.9])
 
 
 @dataclass
@@ -75,8 +78,8 @@ class PPGNConfig(ModelConfig):
     n_critic: int = 5
     warmup: bool = True
     gp_weight: float = 10.0
-    optim_g: OptimConfig = field(default_factory=_adam)
-    optim_d: OptimConfig = field(default_factory=_adam)
+    optim_g: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.9))
+    optim_d: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.9))
 
     @property
     def z_dim(self) -> int:
@@ -107,7 +110,7 @@ class PPGNConfig(ModelConfig):
 
 def build_optimizers(cfg: Config, nets: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
     """Adam for G (``optim_g``) and one Adam per critic (``optim_d``, separate moments); none for E."""
-    m: PPGNConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(PPGNConfig)
     opts = {"generator": make_optimizer(nets["generator"].parameters(), m.optim_g)}
     for layer in m.critics:
         name = critic_net_name(layer)
@@ -141,9 +144,7 @@ def critic_update(ctx: StepContext, layer: str, real: torch.Tensor, fake: torch.
         real_s, fake_s = critic_scores(D, real, fake)
         gp, _ = gradient_penalty(D, real, fake, weight=ctx.cfg.model.gp_weight, method="autograd")
     loss = discriminator_loss("wasserstein", real_s, fake_s) + gp
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    update(loss, opt)
     return {f"loss_d_{layer}": loss.detach(), f"gp_{layer}": gp.detach(),
             f"w_{layer}": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
@@ -198,7 +199,7 @@ def generator_terms(nets: dict[str, nn.Module], m: PPGNConfig, x: torch.Tensor, 
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """Critic steps for the trained critics, then one generator step (module docstring)."""
-    m: PPGNConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(PPGNConfig)
     trained = used = list(m.critics)
     logs: dict[str, torch.Tensor] = {}
     if m.critic_choice == "random":
@@ -276,12 +277,11 @@ def sample_mala(nets: dict[str, nn.Module], classes: int | torch.Tensor, setting
 
 
 SPEC = VariantSpec(
-    name="ppgn",
     description="Noiseless Joint PPGN-h (Nguyen 2017) with WGAN-GP critics on encoder layers (KTH 2018 thesis)",
     config_class=PPGNConfig,
     build_nets=build_ppgn_nets,
     build_optimizers=build_optimizers,
     train_step=train_step,
     generate=generate,
+    tiny={"model": {"encoder": "random", "width": 0.0625, "warmup": False}},
 )
-MODEL_CONFIGS.register("ppgn", PPGNConfig)

@@ -15,7 +15,7 @@ from torch import nn
 
 from ganforge.losses import generator_loss
 from ganforge.samplers.noise import sample_noise
-from ganforge.variants.base import StepContext, set_requires_grad
+from ganforge.variants.base import StepContext, set_requires_grad, update
 
 
 def has_batch_statistics(module: nn.Module) -> bool:
@@ -67,13 +67,10 @@ def generator_step(ctx: StepContext, loss_kind: str) -> tuple[torch.Tensor, torc
         (detached generator loss, detached scores D(G(z)) of shape (B,)).
     """
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt = ctx.optimizers["generator"]
     set_requires_grad(D, False)
     z = sample_noise(ctx.cfg.train.batch_size, ctx.cfg.model.z_dim, device=ctx.device)
     with ctx.autocast():
         scores = D(G(z)).float()
     loss = generator_loss(loss_kind, scores)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    update(loss, ctx.optimizers["generator"])
     return loss.detach(), scores.detach()

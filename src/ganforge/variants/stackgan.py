@@ -48,20 +48,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
+from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
-from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad
+from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad, update
 from ganforge.variants.stackgan_nets import build_stackgan_nets, encode_bottom, encode_top
 
 LEVELS = (0, 1)
 NOISE_VARIANCE = 1.0 / 12.0  # Var(U(0, 1)): L^ent of a Q_i that recovers nothing of z_i (predicts E[z_i] = ½)
 CRITIC_NETS = ("critic_1", "critic_0", "q_1", "q_0")
 GENERATOR_NETS = ("generator_1", "generator_0")
-
-
-def _adam() -> OptimConfig:
-    return OptimConfig(name="adam", lr=1e-4, betas=[0.5, 0.999])
 
 
 def _pair(value: float) -> list[float]:
@@ -85,8 +81,8 @@ class StackGANConfig(ModelConfig):
     phase: Literal["independent", "joint"] = "joint"
     independent_steps: int = 0  # phase joint: generator steps taken independently first
     joint_weight: float = 0.01  # scale of L_{G_0}'s gradient reaching G_1 in joint steps
-    optim_g: OptimConfig = field(default_factory=_adam)
-    optim_d: OptimConfig = field(default_factory=_adam)
+    optim_g: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.999))
+    optim_d: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.999))
 
     @property
     def z_dim(self) -> int:
@@ -112,7 +108,7 @@ def build_optimizers(cfg: Config, nets: dict[str, nn.Module]) -> dict[str, torch
 
     Adam is per parameter, so one optimizer per side equals the reference code's one per net.
     """
-    m: StackGANConfig = cfg.model  # type: ignore[assignment]
+    m = cfg.model_as(StackGANConfig)
     params = lambda names: [p for name in names for p in nets[name].parameters()]  # noqa: E731
     return {"generator": make_optimizer(params(GENERATOR_NETS), m.optim_g),
             "critic": make_optimizer(params(CRITIC_NETS), m.optim_d)}
@@ -184,15 +180,9 @@ def generator_terms(nets: dict[str, nn.Module], m: StackGANConfig, y: torch.Tens
     return {"loss_g": loss, **terms, **relative}
 
 
-def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-
-
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """One D_i + Q_i update on fakes drawn without gradients, then one G_1 + G_0 update (module docstring)."""
-    m: StackGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(StackGANConfig)
     joint = is_joint(m, ctx.step)
     x, y = ctx.next_batch()
     for name in CRITIC_NETS:
@@ -202,12 +192,12 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         fakes = stack_forward(ctx.nets, m, h1, y, joint=joint)
     with ctx.autocast():
         d_terms = critic_terms(ctx.nets, m, x, fakes)
-    _update(ctx.optimizers["critic"], d_terms["loss_d"])
+    update(d_terms["loss_d"], ctx.optimizers["critic"])
     for name in CRITIC_NETS:
         set_requires_grad(ctx.nets[name], False)
     with ctx.autocast():
         g_terms = generator_terms(ctx.nets, m, y, stack_forward(ctx.nets, m, h1, y, joint=joint))
-    _update(ctx.optimizers["generator"], g_terms["loss_g"])
+    update(g_terms["loss_g"], ctx.optimizers["generator"])
     logs = {k: v.detach() for k, v in {**d_terms, **g_terms}.items()}
     return {**logs, "joint": torch.tensor(float(joint))}
 
@@ -251,7 +241,6 @@ def generate(nets: dict[str, nn.Module], cfg: Config, n: int, generator: torch.G
 
 
 SPEC = VariantSpec(
-    name="stackgan",
     description="Stacked GAN (Huang 2017): per-level G_i, D_i, Q_i on a frozen classifier; independent then joint",
     config_class=StackGANConfig,
     build_nets=build_stackgan_nets,
@@ -260,5 +249,5 @@ SPEC = VariantSpec(
     generate=generate,
     sample_nets=GENERATOR_NETS,
     sample_classes=sample_classes,
+    tiny={"model": {"encoder": "random", "encoder_width": 0.0625, "width": 0.0625, "noise_0": 4, "noise_1": 4}},
 )
-MODEL_CONFIGS.register("stackgan", StackGANConfig)

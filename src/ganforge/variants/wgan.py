@@ -8,11 +8,11 @@ G loss: -E[D(G(z))]. Logged: the Wasserstein estimate E[D(x)] - E[D(G(z))].
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from ganforge.config import MODEL_CONFIGS, OptimConfig
+from ganforge.config import OptimConfig
 from ganforge.losses import clip_weights_, discriminator_loss, wasserstein_estimate
 from ganforge.variants.adversarial import (
     AdversarialConfig,
@@ -20,12 +20,8 @@ from ganforge.variants.adversarial import (
     build_two_optimizers,
     generate,
 )
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad
+from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
-
-
-def _rmsprop() -> OptimConfig:
-    return OptimConfig(name="rmsprop", lr=5e-5, betas=[0.9, 0.999])
 
 
 @dataclass
@@ -36,13 +32,13 @@ class WGANConfig(AdversarialConfig):
     n_critic: int = 5
     clip: float = 0.01
     warmup: bool = True
-    optim_g: OptimConfig = field(default_factory=_rmsprop)
-    optim_d: OptimConfig = field(default_factory=_rmsprop)
+    optim_g: OptimConfig = OptimConfig.field("rmsprop", lr=5e-5, betas=(0.9, 0.999))
+    optim_d: OptimConfig = OptimConfig.field("rmsprop", lr=5e-5, betas=(0.9, 0.999))
 
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic clipped critic steps (100 during warm-up), then one generator step."""
-    m: WGANConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(WGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     opt_d = ctx.optimizers["critic"]
     set_requires_grad(D, True)
@@ -54,9 +50,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
         loss_d = discriminator_loss("wasserstein", real_s, fake_s)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        update(loss_d, opt_d)
         clip_weights_(D, m.clip)
     loss_g, _ = generator_step(ctx, "wasserstein")
     return {"loss_d": loss_d.detach(), "loss_g": loss_g,
@@ -64,12 +58,11 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
 
 
 SPEC = VariantSpec(
-    name="wgan",
     description="WGAN (Arjovsky 2017): weight clipping 0.01, RMSProp 5e-5, n_critic 5 with warm-up",
     config_class=WGANConfig,
     build_nets=build_generator_critic,
     build_optimizers=build_two_optimizers,
     train_step=train_step,
     generate=generate,
+    tiny={"model": {"width": 4, "hidden": 8, "warmup": False}},
 )
-MODEL_CONFIGS.register("wgan", WGANConfig)

@@ -10,12 +10,12 @@ G loss: -E[D(G(z))]. Logged: Wasserstein estimate, gradient penalty and mean gra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
-from ganforge.config import MODEL_CONFIGS, OptimConfig
+from ganforge.config import OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, gradient_penalty, wasserstein_estimate
 from ganforge.variants.adversarial import (
@@ -24,12 +24,8 @@ from ganforge.variants.adversarial import (
     build_two_optimizers,
     generate,
 )
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad
+from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
-
-
-def _adam() -> OptimConfig:
-    return OptimConfig(name="adam", lr=1e-4, betas=[0.5, 0.9])
 
 
 @dataclass
@@ -42,8 +38,8 @@ class WGANGPConfig(AdversarialConfig):
     gp_method: Literal["auto", "autograd", "explicit"] = "auto"
     warmup: bool = False
     d_norm: Literal["batch", "layer", "none"] = "layer"
-    optim_g: OptimConfig = field(default_factory=_adam)
-    optim_d: OptimConfig = field(default_factory=_adam)
+    optim_g: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.9))
+    optim_d: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.9))
 
     def validate(self) -> None:
         if self.d_norm == "batch":
@@ -53,7 +49,7 @@ class WGANGPConfig(AdversarialConfig):
 
 def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic critic steps with the gradient penalty, then one generator step."""
-    m: WGANGPConfig = ctx.cfg.model  # type: ignore[assignment]
+    m = ctx.cfg.model_as(WGANGPConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     opt_d = ctx.optimizers["critic"]
     set_requires_grad(D, True)
@@ -66,21 +62,18 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             real_s, fake_s = critic_scores(D, x, fake)
             gp, grad_norm = gradient_penalty(D, x, fake.to(x.dtype), weight=m.gp_weight, method=m.gp_method)
         loss_d = discriminator_loss("wasserstein", real_s, fake_s) + gp
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        update(loss_d, opt_d)
     loss_g, _ = generator_step(ctx, "wasserstein")
     return {"loss_d": loss_d.detach(), "loss_g": loss_g, "gp": gp.detach(),
             "grad_norm": grad_norm.detach(), "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
 
 SPEC = VariantSpec(
-    name="wgan-gp",
     description="WGAN-GP (Gulrajani 2017): gradient penalty λ 10, n_critic 5, Adam 1e-4 (0.5, 0.9)",
     config_class=WGANGPConfig,
     build_nets=build_generator_critic,
     build_optimizers=build_two_optimizers,
     train_step=train_step,
     generate=generate,
+    tiny={"model": {"width": 4, "hidden": 8}},
 )
-MODEL_CONFIGS.register("wgan-gp", WGANGPConfig)
