@@ -259,12 +259,24 @@ def test_encoder_stack_composes_to_the_classifier(split, dim):
     assert session.nets["critic_1"].input_shape == (dim,)
 
 
+def test_width_1_sizes_the_level_1_nets_alone():
+    """model.width_1 widens G_1 and D_1 (and Q_1 on D_1's features); G_0, D_0 keep model.width."""
+    base, wide = tiny_session().nets, tiny_session("model.width_1=0.25").nets
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    for name in ("generator_1", "critic_1", "q_1"):
+        assert count(wide[name]) > count(base[name]), name
+    for name in ("generator_0", "critic_0", "q_0"):
+        assert count(wide[name]) == count(base[name]), name
+    assert wide["generator_1"].net[0].out_features == 128  # round(512 * 0.25), the reference's 512 at width 1
+
+
 @pytest.mark.parametrize("sets,match", [
     (["model.adv_weights=1,1,1"], "adv_weights needs two weights"),
     (["model.ent_weights=1,-1"], "ent_weights needs two weights >= 0"),
     (["model.phase=independent", "model.independent_steps=5"], "set model.phase=joint"),
     (["model.split=conv2"], "model.split"),
     (["model.noise_0=0"], "noise_0, noise_1 >= 1"),
+    (["model.width_1=0"], "model.width_1 must be > 0"),
 ])
 def test_config_refusals(sets, match):
     with pytest.raises(ConfigError, match=match):

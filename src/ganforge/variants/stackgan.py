@@ -73,6 +73,7 @@ class StackGANConfig(ModelConfig):
     encoder_width: float = 0.5  # width of that classifier (the cached MNIST one is 0.5)
     split: Literal["pool3", "fc1"] = "fc1"  # h_1 = the classifier's activations at this layer
     width: float = 1.0  # multiplies the hidden widths of G_i, D_i (1: the reference MNIST nets)
+    width_1: float | None = None  # the level-1 nets' (G_1, D_1) multiplier instead; None: model.width
     noise_0: int = 50  # n_0, size of z_0
     noise_1: int = 50  # n_1, size of z_1
     adv_weights: list[float] = field(default_factory=lambda: _pair(1.0))  # λ1, [level 0, level 1]
@@ -96,6 +97,8 @@ class StackGANConfig(ModelConfig):
                 raise ConfigError(f"model.{key} needs two weights >= 0 (level 0, level 1), got {values}")
         if not self.width > 0 or not self.encoder_width > 0 or min(self.noise_0, self.noise_1) < 1:
             raise ConfigError("model.width and model.encoder_width must be > 0 and model.noise_0, noise_1 >= 1")
+        if self.width_1 is not None and not self.width_1 > 0:
+            raise ConfigError(f"model.width_1 must be > 0 (or null: model.width), got {self.width_1}")
         if self.independent_steps < 0 or self.joint_weight < 0 or not self.encoder:
             raise ConfigError("model.independent_steps and model.joint_weight must be >= 0, model.encoder non-empty")
         if self.phase == "independent" and self.independent_steps:

@@ -77,12 +77,13 @@ def build_stackgan_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     encoder = load_frozen_classifier(m.encoder, encoder_expectation(cfg, data))
     d = feature_dim(encoder, m.split)
     output = "sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"
-    d1 = StackGANFeatureDiscriminator(feature_dim=d, width=m.width)
+    width_1 = m.width if m.width_1 is None else m.width_1
+    d1 = StackGANFeatureDiscriminator(feature_dim=d, width=width_1)
     d0 = StackGANImageDiscriminator(width=m.width)
     return {
         "encoder": encoder,
         "generator_1": StackGANFeatureGenerator(num_classes=data.num_classes, noise_dim=m.noise_1, feature_dim=d,
-                                                width=m.width),
+                                                width=width_1),
         "generator_0": StackGANImageGenerator(feature_dim=d, noise_dim=m.noise_0, width=m.width, output=output),
         "critic_1": d1,
         "critic_0": d0,
