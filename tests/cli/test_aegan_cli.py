@@ -64,7 +64,7 @@ def test_reconstruct_writes_pairs_grid_and_json(runs, tmp_path):
 
 def test_reconstruct_mean_l1_equals_a_direct_computation(runs, tmp_path, capsys):
     from ganforge.data import load_dataset
-    from ganforge.train.session import open_run
+    from ganforge.train.run import open_run
 
     capsys.readouterr()
     assert main(["reconstruct", "--run", str(runs["aegan"]), "--n-eval", "3", "--ema"]) == 0

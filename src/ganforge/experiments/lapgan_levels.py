@@ -32,7 +32,7 @@ from ganforge.experiments.real_features import Embedder
 from ganforge.metrics.features import load_real
 from ganforge.metrics.modes import class_coverage
 from ganforge.train.grids import save_grid
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
 from ganforge.variants.lapgan import levels_figure, levels_full_size, sample_levels
 
 
@@ -90,7 +90,7 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     if n < 10 or n_reference < k_neighbours or k_neighbours < 1:
         raise ConfigError(f"need --n >= 10, --k >= 1 and --n-reference >= --k; got {n}, {k_neighbours}, "
                           f"{n_reference}")
-    session = open_run(Path(run))
+    session = open_run(run)
     if session.spec.name != "lapgan":
         raise ConfigError(f"experiment lapgan-levels needs a lapgan run; {run} is a {session.spec.name!r} run")
     m, gen = session.cfg.model, torch.Generator().manual_seed(seed)

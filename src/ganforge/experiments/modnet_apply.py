@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from ganforge.config import Config
-from ganforge.data import LabeledData, load_dataset
+from ganforge.data import LabeledData, load_data_split
 from ganforge.errors import ConfigError
 from ganforge.metrics.features import subset_indices
-from ganforge.variants.modnet import modify, pixel_range
+from ganforge.variants.modnet import modify
 
 
 @dataclass
@@ -33,19 +33,17 @@ class ModNetRun:
     @classmethod
     def open(cls, run: str | Path, step: int | None = None) -> ModNetRun:
         """Open a ``ganforge train`` run folder; refuses a run of another model in one line."""
-        from ganforge.train.session import open_run
+        from ganforge.train.run import open_run
 
-        session = open_run(Path(run), step=step)
-        if session.spec.name != "modnet":
-            raise ConfigError(f"{run} is a {session.spec.name!r} run; this command needs a modnet run "
+        opened = open_run(run, step=step)
+        if opened.spec.name != "modnet":
+            raise ConfigError(f"{run} is a {opened.spec.name!r} run; this command needs a modnet run "
                               "(ganforge train --preset modnet-mnist)")
-        return cls(session.nets, session.cfg, pixel_range(session.cfg), session.data_shape.num_classes)
+        return cls(opened.nets, opened.cfg, opened.cfg.data.range, opened.data_shape.num_classes)
 
     def split(self, split: str) -> LabeledData:
         """A split of the run's dataset in the run's pixel range."""
-        d = self.cfg.data
-        return load_dataset(d.name, split, path=d.path, pixel_range=self.pixel_range, image_size=d.image_size,
-                            grayscale=d.grayscale)
+        return load_data_split(self.cfg.data, split)
 
     def subset(self, split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """(images (n', C, H, W), labels (n',), indices) of a seeded subset of ``split`` (n' = min(n, size))."""

@@ -38,7 +38,7 @@ from ganforge.metrics.features import load_real
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.grids import save_grid
 from ganforge.train.logs import read_log
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
 from ganforge.variants.ppgn import sample_mala
 
 CRITIC_NAMES = {"image": "D (image)", "fc1": "D1 (fc1)"}

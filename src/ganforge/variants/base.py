@@ -18,6 +18,7 @@ from torch import nn
 
 from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
+from ganforge.variants.sample_modes import NOISE, SampleMode
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -70,7 +71,9 @@ class VariantSpec:
         generate: (nets, cfg, n, generator) → (n, ...) samples, used by ``sample`` and metrics.
         sample_nets: names of the nets that ``generate`` needs (EMA copies replace them).
         sample_classes: (nets, cfg, classes (B,), generator) → (B, ...) samples of the given classes, for
-            class-conditional models (``ganforge sample --class``); None for the others.
+            class-conditional models (the ``class`` sampling mode); None for the others.
+        sample_modes: the named ways to sample a run of this model (``ganforge sample --mode NAME``,
+            :mod:`ganforge.variants.sample_modes`); the first is the default.
     """
 
     name: str
@@ -82,6 +85,7 @@ class VariantSpec:
     generate: Callable[..., torch.Tensor]
     sample_nets: tuple[str, ...] = ("generator",)
     sample_classes: Callable[..., torch.Tensor] | None = None
+    sample_modes: tuple[SampleMode, ...] = (NOISE,)
 
 
 def make_optimizer(params: Iterator[nn.Parameter] | list, cfg: OptimConfig, *, fused: bool = False):

@@ -51,6 +51,8 @@ from ganforge.data.transforms import gaussian_pyramid, pyramid_up
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad
+from ganforge.variants.lapgan_sampling import LEVELS
+from ganforge.variants.sample_modes import CLASS, NOISE
 
 
 def _paper_sgd() -> OptimConfig:
@@ -319,5 +321,6 @@ SPEC = VariantSpec(
     train_step=train_step,
     generate=generate,
     sample_classes=sample_classes,
+    sample_modes=(NOISE, CLASS, LEVELS),
 )
 MODEL_CONFIGS.register("lapgan", LAPGANConfig)

@@ -92,12 +92,6 @@ class ModNetConfig(ModelConfig):
             raise ConfigError("model.classifier is empty; use joint, default, random or a classifier folder")
 
 
-def pixel_range(cfg: Config) -> tuple[float, float]:
-    """(low, high) of ``cfg.data.pixel_range``."""
-    low, high = (float(v) for v in cfg.data.pixel_range.split(","))
-    return low, high
-
-
 def draw_targets(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """y_t uniform over the K - 1 labels ≠ y, per sample: (y + u) mod K with u uniform in 1..K-1.
 
@@ -190,7 +184,7 @@ def discriminator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     x, y = ctx.next_batch()
     y_t = draw_targets(y, num_classes(ctx))
     with torch.no_grad(), ctx.autocast():
-        x_mod = modify(ctx.nets["generator"], x, y_t, num_classes(ctx), m.delta_mode, pixel_range(ctx.cfg))
+        x_mod = modify(ctx.nets["generator"], x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
     learning = _learning_nets(m)
     for name in learning:
         set_requires_grad(ctx.nets[name], True)
@@ -213,7 +207,7 @@ def generator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     x, y = ctx.next_batch()
     y_t = draw_targets(y, num_classes(ctx))
     with ctx.autocast():
-        x_mod = modify(G, x, y_t, num_classes(ctx), m.delta_mode, pixel_range(ctx.cfg))
+        x_mod = modify(G, x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
         if m.l1_mode == "lambda":
             terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, m.l1_weight)
         else:
@@ -269,7 +263,7 @@ def generate(nets: dict[str, nn.Module], cfg: Config, n: int, generator: torch.G
     G = nets["generator"]
     x, y = nets["record"].draw(n, generator)
     y_t = draw_targets(y.cpu(), G.num_classes, generator).to(y.device)
-    return modify(G, x, y_t, G.num_classes, cfg.model.delta_mode, pixel_range(cfg))
+    return modify(G, x, y_t, G.num_classes, cfg.model.delta_mode, cfg.data.range)
 
 
 SPEC = VariantSpec(

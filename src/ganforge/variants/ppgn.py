@@ -52,6 +52,8 @@ from ganforge.samplers.mala import MALAResult, MALASettings, chain_classes, run_
 from ganforge.variants import ppgn_balance as balance
 from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, make_optimizer, set_requires_grad
 from ganforge.variants.ppgn_nets import CRITIC_LAYERS, build_ppgn_nets, critic_net_name
+from ganforge.variants.ppgn_sampling import MALA
+from ganforge.variants.sample_modes import NOISE
 from ganforge.variants.scoring import critic_scores
 
 
@@ -283,5 +285,6 @@ SPEC = VariantSpec(
     build_optimizers=build_optimizers,
     train_step=train_step,
     generate=generate,
+    sample_modes=(NOISE, MALA),
 )
 MODEL_CONFIGS.register("ppgn", PPGNConfig)

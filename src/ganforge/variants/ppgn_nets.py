@@ -41,7 +41,7 @@ def encoder_expectation(cfg: Config, data: DataShape) -> ClassifierExpectation:
     """E is the 1-channel MNIST classifier at ``model.width``, trained on ``data.name`` in ``data.pixel_range``."""
     return ClassifierExpectation(what="PPGN encoder", dataset=cfg.data.name, input_shape=IMAGE_SHAPE,
                                  num_classes=data.num_classes, architectures=("mnist-classifier",),
-                                 pixel_range=tuple(map(float, cfg.data.pixel_range.split(","))), width=cfg.model.width)
+                                 pixel_range=cfg.data.range, width=cfg.model.width)
 
 
 def feature_shapes(encoder: MNISTClassifier, layers: list[str]) -> dict[str, tuple[int, ...]]:

@@ -52,6 +52,7 @@ from ganforge.config import MODEL_CONFIGS, Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad
+from ganforge.variants.sample_modes import CLASS, NOISE
 from ganforge.variants.stackgan_nets import build_stackgan_nets, encode_bottom, encode_top
 
 LEVELS = (0, 1)
@@ -260,5 +261,6 @@ SPEC = VariantSpec(
     generate=generate,
     sample_nets=GENERATOR_NETS,
     sample_classes=sample_classes,
+    sample_modes=(NOISE, CLASS),
 )
 MODEL_CONFIGS.register("stackgan", StackGANConfig)
