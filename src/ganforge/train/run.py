@@ -94,9 +94,10 @@ class Run:
         return save_grid(images, path, nrow=nrow, pixel_range=self.pixel_range)
 
     def write_npz(self, path: str | Path, **arrays) -> None:
-        """``arrays`` (tensors or arrays) and the run's ``pixel_range`` as one ``.npz``."""
-        np.savez(path, **{k: v.cpu().numpy() if torch.is_tensor(v) else v for k, v in arrays.items()},
-                 pixel_range=np.array(self.pixel_range))
+        """``arrays`` (tensors or arrays) and the run's ``pixel_range`` (none for 2-D points: an array of None
+        would be pickled) as one ``.npz``."""
+        extra = {} if self.pixel_range is None else {"pixel_range": np.array(self.pixel_range)}
+        np.savez(path, **{k: v.cpu().numpy() if torch.is_tensor(v) else v for k, v in arrays.items()}, **extra)
 
     def write_json(self, path: str | Path, value: dict) -> str:
         """``value`` as indented JSON, written atomically; returns the text."""
