@@ -29,7 +29,12 @@ TINY_STACKGAN = ["train", "--model", "stackgan", "--dataset", "mnist", "--set", 
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample_modes")
     assert cli_main([*TOY, "--out", str(root / "toy")]) == 0
-    assert cli_main([*TINY_STACKGAN, "--set", f"data.path={_idx(root)}", "--out", str(root / "stackgan")]) == 0
+    idx = _idx(root)
+    assert cli_main([*TINY_STACKGAN, "--set", f"data.path={idx}", "--out", str(root / "stackgan")]) == 0
+    modnet = ["train", "--model", "modnet", "--dataset", "mnist", "--set", f"data.path={idx}", "--set",
+              "model.classifier=joint", "--set", "model.width=2", "--set", "model.d_width=2", "--set",
+              "train.batch_size=4", "--steps", "1", "--out", str(root / "modnet")]
+    assert cli_main(modnet) == 0
     return root
 
 
@@ -56,6 +61,23 @@ def test_a_mode_by_name_writes_what_its_alias_writes(runs, tmp_path, model, by_n
     assert cli_main([*common, *alias, "--npz", str(tmp_path / "b.npz")]) == 0
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_modnet_modify_mode_writes_every_other_label_of_the_first_test_images(runs, tmp_path):
+    from PIL import Image
+
+    from ganforge.train.run import open_run
+    from ganforge.variants.modnet_sampling import all_targets, other_labels
+
+    grid, npz = tmp_path / "g.png", tmp_path / "m.npz"
+    assert cli_main(["sample", "--run", str(runs / "modnet"), "--mode", "modify", "--n", "3", "--grid", str(grid),
+                     "--npz", str(npz)]) == 0
+    assert Image.open(grid).size == (10 * 30 + 2, 3 * 30 + 2)  # a test image and its 9 versions, a row each
+    got, run = np.load(npz), open_run(runs / "modnet")
+    test = run.split("test")
+    x_mod, source, target = all_targets(run, test.images[:3], test.labels[:3])
+    assert np.array_equal(got["samples"], x_mod.numpy()) and np.array_equal(got["source"], source.numpy())
+    assert np.array_equal(got["labels"], other_labels(test.labels[:3], 10).reshape(-1).numpy())
 
 
 # ---------------------------------------------------------------- a new model with a sampler of its own

@@ -52,6 +52,11 @@ class Run:
         """The samples' pixel range (None for 2-D points)."""
         return self.data_shape.pixel_range
 
+    @property
+    def num_classes(self) -> int:
+        """Classes of the run's dataset."""
+        return self.data_shape.num_classes
+
     def nets_for_sampling(self, ema: bool) -> dict[str, nn.Module]:
         """The nets, with the EMA copies in place of the sample nets when ``ema`` (refused without them)."""
         if ema and not self.ema:

@@ -47,6 +47,8 @@ from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.nets.modnet import condition
 from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad
 from ganforge.variants.modnet_nets import TRAINED_CLASSIFIERS, build_modnet_nets
+from ganforge.variants.modnet_sampling import MODIFY
+from ganforge.variants.sample_modes import NOISE
 
 
 def _adam() -> OptimConfig:
@@ -274,5 +276,6 @@ SPEC = VariantSpec(
     build_optimizers=build_optimizers,
     train_step=train_step,
     generate=generate,
+    sample_modes=(NOISE, MODIFY),
 )
 MODEL_CONFIGS.register("modnet", ModNetConfig)
