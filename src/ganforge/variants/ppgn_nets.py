@@ -12,8 +12,8 @@ cross-entropy by ``ganforge classifier train``), loaded from ``model.encoder``:
 :func:`encoder_expectation` states what E must be; ``ganforge.nets.classifier_files.load_frozen_classifier``
 (variants may not import the training layer) refuses a missing, corrupt or mismatched classifier (another
 architecture, input shape, width, dataset, class count or pixel range) in one ConfigError line naming the
-command that fixes it. E's weights are frozen (``requires_grad`` off) and also saved in every checkpoint, but
-sampling a run rebuilds E from ``model.encoder`` first, so the classifier folder must still exist then.
+command that fixes it. E's weights are frozen (``requires_grad`` off) and saved in every checkpoint with a record
+of its build, so sampling a run (``ganforge.train.run``) reads no classifier folder.
 """
 
 from __future__ import annotations
