@@ -19,7 +19,7 @@ from ganforge.nets import MNISTClassifier
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.classifier import save_classifier
 from ganforge.train.run import NO_EMA, open_run
-from ganforge.train.session import build_session, read_config, saved_data_shape
+from ganforge.train.session import build_session, read_config, restore
 from helpers.data_files import write_idx_mnist
 
 META = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
@@ -51,12 +51,11 @@ def runs(tmp_path_factory):
 
 
 def session_samples(run_dir, n: int, seed: int, ema: bool) -> torch.Tensor:
-    """Samples of the nets a training session restores from the run's latest checkpoint (the way sampling
-    worked before ``Run``: a session with optimizers, the whole checkpoint loaded)."""
+    """Samples of the nets of the training session that resumes the run from its latest checkpoint (the whole
+    checkpoint restored: nets, EMA copies, optimizers, RNG states)."""
     path = ckpt.latest_checkpoint(run_dir)
-    shape = saved_data_shape(ckpt.read_checkpoint_meta(path), path)
-    session = build_session(read_config(path), with_data=False, data_shape=shape, checkpoint=path)
-    ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
+    session = build_session(read_config(path), checkpoint=path)
+    restore(session, path)
     for net in session.modules().values():
         net.eval()
     nets = {**session.nets, **(session.ema if ema else {})}

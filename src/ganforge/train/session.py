@@ -110,23 +110,18 @@ def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -
     return {name: torch.compile(nets[name]) for name in spec.sample_nets if name in nets}
 
 
-def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
-                  shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
-    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg`` made to fit the data
+def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
+    """Build the batch stream, nets, optimizers and EMA copies from ``cfg`` made to fit the data
     (:func:`fit_to_data`; the session holds that config); with ``shard=(rank, world)`` the stream yields this
     process's ``batch_size // world`` of each batch. With ``checkpoint``, the shapes ``cfg`` implies are
     checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
-    stream = None
-    if with_data:
-        data = load_training_data(cfg)
-        data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
-        images = to_memory_format(data.images.to(device), False)
-        chl = cfg.train.channels_last
-        batch = per_rank_batch(cfg.train.batch_size, shard[1])
-        stream = BatchStream(images, data.labels.to(device), batch_size=batch, seed=cfg.train.seed,
-                             transform=lambda x: to_memory_format(x, chl), shard=shard)
-    assert data_shape is not None
+    data = load_training_data(cfg)
+    data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
+    images = to_memory_format(data.images.to(device), False)
+    chl = cfg.train.channels_last
+    stream = BatchStream(images, data.labels.to(device), batch_size=per_rank_batch(cfg.train.batch_size, shard[1]),
+                         seed=cfg.train.seed, transform=lambda x: to_memory_format(x, chl), shard=shard)
     cfg = fit_to_data(cfg, data_shape)
     if checkpoint is not None:
         ckpt.check_shapes(checkpoint, planned_shapes(cfg, data_shape))
