@@ -57,6 +57,12 @@ class DataConfig:
     image_size: int | None = None
     grayscale: bool | None = None
 
+    @property
+    def range(self) -> tuple[float, float]:
+        """``pixel_range`` as numbers: (-1.0, 1.0) or (0.0, 1.0)."""
+        low, high = (float(v) for v in self.pixel_range.split(","))
+        return low, high
+
 
 @dataclass
 class OptimConfig:

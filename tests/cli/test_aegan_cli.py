@@ -64,7 +64,7 @@ def test_reconstruct_writes_pairs_grid_and_json(runs, tmp_path):
 
 def test_reconstruct_mean_l1_equals_a_direct_computation(runs, tmp_path, capsys):
     from ganforge.data import load_dataset
-    from ganforge.train.session import open_run
+    from ganforge.train.run import open_run
 
     capsys.readouterr()
     assert main(["reconstruct", "--run", str(runs["aegan"]), "--n-eval", "3", "--ema"]) == 0
@@ -122,3 +122,20 @@ def test_bad_input_is_one_line(runs, capsys):
     one_line_error(capsys, ["reconstruct", "--run", aegan, "--n", "0", "--grid", "x.png"], "--n ")
     one_line_error(capsys, ["reconstruct", "--run", str(runs["gan_toy"])], "needs a run with an encoder")
     one_line_error(capsys, ["reconstruct", "--run", str(runs["aegan_toy"]), "--ema"], "--ema")
+
+
+def test_the_encoder_modes_by_name_write_what_their_older_commands_write(runs, tmp_path, capsys):
+    aegan = str(runs["aegan"])
+    assert main(["reconstruct", "--run", aegan, "--n", "4", "--n-eval", "3", "--grid", str(tmp_path / "a.png")]) == 0
+    old = json.loads(capsys.readouterr().out)
+    assert main(["sample", "--mode", "reconstruct", "--run", aegan, "--n", "4", "--n-eval", "3", "--grid",
+                 str(tmp_path / "b.png")]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert {**old, "grid": None} == {**new, "grid": None}
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert main(["interpolate", "--run", aegan, "--between-real", "0,3", "--steps", "4",
+                 "--out", str(tmp_path / "c.png")]) == 0
+    assert main(["sample", "--run", aegan, "--mode", "between-real", "--between-real", "0,3", "--steps", "4",
+                 "--grid", str(tmp_path / "d.png")]) == 0
+    assert (tmp_path / "c.png").read_bytes() == (tmp_path / "d.png").read_bytes()
+    one_line_error(capsys, ["sample", "--run", aegan, "--mode", "between-real"], "needs --between-real I,J")

@@ -17,7 +17,7 @@ from PIL import Image
 from ganforge.cli import main as cli_main
 from ganforge.nets import MNISTClassifier
 from ganforge.train.classifier import save_classifier
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
 
 pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
 

@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 
 from ganforge.cli import main
-from ganforge.cli.lapgan_cmd import load_level_generators
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
+from ganforge.variants.lapgan_sampling import load_level_generators
 from helpers.cli_checks import in_process_one_line_error as one_line_error
 from helpers.data_files import write_idx_mnist
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +20,12 @@ from ganforge import config as C
 from ganforge.cli import main as cli_main
 from ganforge.data import LabeledData, dataset_info, load_dataset
 from ganforge.errors import DataError
-from ganforge.experiments.modnet_apply import ModNetRun
 from ganforge.experiments.modnet_fool import HEADER, memorization_check
 from ganforge.metrics.features import load_samples, subset_indices
 from ganforge.nets import MNISTClassifier
 from ganforge.train.classifier import save_classifier
+from ganforge.train.run import Run
+from ganforge.variants import VARIANTS, DataShape
 from helpers.eval_fixtures import ONE_THREAD_ENV, one_thread, private_mnist_cache
 
 pytestmark = pytest.mark.precision  # trains through precision auto: make test runs it as both CPU kinds
@@ -100,7 +102,8 @@ def test_memorization_share_matches_a_brute_force_search(monkeypatch):
     images[6:] = images[:6] + 0.15 * torch.randn(6, 1, 4, 4, generator=gen)  # near twins: a neighbour can be another
     images = images.clamp(-1, 1)
     labels = torch.arange(12) % 3
-    run = ModNetRun({"generator": ShiftG()}, C.resolve(sets=["model.name=modnet"]), (-1.0, 1.0), 3)
+    run = Run(Path("run"), C.resolve(sets=["model.name=modnet"]), VARIANTS.get("modnet"),
+              DataShape((1, 4, 4), 3, (-1.0, 1.0)), {"generator": ShiftG()}, {}, 0)
     monkeypatch.setattr(run, "split", lambda split: LabeledData(images, labels, "toy", split, (-1.0, 1.0),
                                                                 ["a", "b", "c"]))
     m = memorization_check(run, 5, 0, None)

@@ -205,12 +205,12 @@ def test_a_damaged_state_json_is_one_line(toy_run, tmp_path, damage, needle):
 
 
 def test_an_exception_no_check_caught_is_still_one_line(toy_run, monkeypatch, capsys):
-    import ganforge.train.session as session
+    import ganforge.train.run as run
 
     def broken(*args, **kwargs):
         raise ValueError("something\nno check foresaw")
 
-    monkeypatch.setattr(session, "open_run", broken)
+    monkeypatch.setattr(run, "open_run", broken)
     assert cli_main(["sample", "--run", str(toy_run), "--n", "4"]) == 1  # not bad input: maybe a bug
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["ganforge: error: unexpected ValueError: something no check foresaw (an input ganforge does not "

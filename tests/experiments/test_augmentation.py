@@ -14,7 +14,7 @@ from PIL import Image
 from ganforge.cli import main as cli_main
 from ganforge.errors import ConfigError
 from ganforge.experiments import augmentation as aug
-from ganforge.experiments.modnet_apply import ModNetRun, other_labels
+from ganforge.experiments.modnet_apply import open_modnet_run, other_labels
 from helpers.eval_fixtures import private_mnist_cache
 
 
@@ -113,7 +113,7 @@ def test_train_and_test_reports_both_accuracies():
 
 
 def test_sources_are_the_augment_files_and_nested(run, tmp_path):
-    mod = ModNetRun.open(run)
+    mod = open_modnet_run(run)
     small, large = aug.augmented_arrays(mod, 3, 0), aug.augmented_arrays(mod, 6, 0)
     assert np.array_equal(small["images"][:3], large["images"][:3])  # the first n of one seeded permutation
     assert small["images"].shape == (30, 1, 28, 28) and small["generated"].sum() == 27

@@ -15,7 +15,7 @@ from ganforge.data.transforms import gaussian_pyramid
 from ganforge.experiments.lapgan_levels import knn_labels
 from ganforge.metrics.features import load_real
 from ganforge.metrics.modes import class_coverage
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
 from ganforge.variants.lapgan import sample_levels
 from helpers.eval_fixtures import one_thread, private_mnist_cache, tiny_classifier
 

@@ -175,7 +175,7 @@ def test_diversity_and_second_classifier_on_real_and_collapsed_sets(env, monkeyp
 def test_new_columns_reconstructions_and_gradient_curves(env, monkeypatch):
     """The CSV carries the second accuracy, diversity, reconstruction scores and final λs; the reconstruction
     MSE equals G(E(x)) recomputed from the run; the gradient-ratio plot is written."""
-    from ganforge.train.session import open_run
+    from ganforge.train.run import open_run
 
     monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
     summary = json.loads((env["out"] / "ppgn_disc.json").read_text())

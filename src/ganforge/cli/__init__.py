@@ -21,11 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
         config_cmd,
         data_cmd,
         demo_cmd,
-        encoder_cmd,
         eval_cmd,
         experiment_cmd,
         modnet_cmd,
         report_cmd,
+        sample_cmd,
         train_cmd,
     )
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data_cmd, config_cmd, train_cmd, encoder_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd,
+    for module in (data_cmd, config_cmd, train_cmd, sample_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd,
                    modnet_cmd):
         module.register(sub)
     return parser

@@ -163,11 +163,11 @@ def _all_checkpoints(args: argparse.Namespace) -> int:
     from ganforge.data.cache import write_bytes_atomic
     from ganforge.experiments.over_training import evaluate_checkpoints
     from ganforge.metrics.evaluate import finite_or_none
-    from ganforge.train.session import open_run
+    from ganforge.train.run import open_run
 
     if not args.run or args.step is not None:
         raise ConfigError("--all-checkpoints needs --run RUN and no --step")
-    req = _request(args, open_run(Path(args.run)).cfg.data)
+    req = _request(args, open_run(args.run).cfg.data)
     rows = finite_or_none(evaluate_checkpoints(args.run, req, ema=args.ema,
                                                log=lambda line: print(line, file=sys.stderr, flush=True)))
     text = json.dumps({"run": args.run, "rows": rows, "csv": str(Path(args.run) / "ddm_over_training.csv"),

@@ -1,4 +1,4 @@
-"""``ganforge train | sample | interpolate``: train a model, then draw from the run folder alone."""
+"""``ganforge train``: train a model (resumable); ``cli/sample_cmd.py`` draws from the run folder."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ganforge.cli.class_cmd import sample_classes_command, wants_classes
 from ganforge.cli.config_cmd import add_config_args
-from ganforge.cli.lapgan_cmd import add_lapgan_args, sample_lapgan_command, wants_lapgan
-from ganforge.cli.mala_cmd import add_mala_args, sample_mala_command, wants_mala
 from ganforge.config import Config
 from ganforge.config_resolve import assemble
 from ganforge.errors import ConfigError
@@ -31,29 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--nproc", type=int, help="data-parallel processes on this machine (launches torchrun; "
                        "train.batch_size stays the global batch)")
     train.set_defaults(func=_train)
-
-    sample = sub.add_parser("sample", help="draw samples from a trained run")
-    sample.add_argument("--run", required=True, help="run folder")
-    sample.add_argument("--n", type=int, default=64, help="number of samples")
-    sample.add_argument("--grid", help="write a PNG grid here")
-    sample.add_argument("--npz", help="write samples (and nothing else) to this .npz")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--ema", action="store_true", help="use the EMA generator")
-    sample.add_argument("--step", type=int, help="checkpoint step (default: latest)")
-    add_mala_args(sample)
-    add_lapgan_args(sample)
-    sample.set_defaults(func=_sample)
-
-    interp = sub.add_parser("interpolate", help="latent interpolation grid (lerp and slerp rows)")
-    interp.add_argument("--run", required=True)
-    interp.add_argument("--steps", type=int, default=10)
-    interp.add_argument("--pairs", type=int, default=4, help="pairs of endpoints (rows per method)")
-    interp.add_argument("--out", required=True, help="PNG file")
-    interp.add_argument("--seed", type=int, default=0)
-    interp.add_argument("--ema", action="store_true")
-    interp.add_argument("--between-real", metavar="I,J", help="runs with an encoder (aegan): decode from E(x_I) "
-                        "to E(x_J) for test images I and J (one lerp and one slerp row; --pairs ignored)")
-    interp.set_defaults(func=_interpolate)
 
 
 def _train_config(args: argparse.Namespace) -> Config:
@@ -124,64 +98,3 @@ def _launch(args: argparse.Namespace) -> int:
             return launch_torchrun(args.nproc, getattr(args, "raw_argv", sys.argv[1:]))
         finally:
             os.environ.pop(LAUNCHER_ENV, None)
-
-
-def _sample(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-
-    from ganforge.train.grids import save_samples_png
-    from ganforge.train.session import open_run
-
-    if wants_classes(args):
-        return sample_classes_command(args)
-    if wants_mala(args):
-        return sample_mala_command(args)
-    if wants_lapgan(args):
-        return sample_lapgan_command(args)
-    if args.n < 1:
-        raise ConfigError(f"--n must be at least 1, got {args.n}")
-    session = open_run(Path(args.run), step=args.step)
-    nets = _sampling_nets(session, args.ema)
-    gen = torch.Generator().manual_seed(args.seed)
-    with torch.no_grad():
-        samples = session.spec.generate(nets, session.cfg, args.n, generator=gen).cpu()
-    if args.grid:
-        save_samples_png(samples, args.grid, pixel_range=session.data_shape.pixel_range)
-        print(f"grid: {args.grid}")
-    if args.npz:
-        np.savez(args.npz, samples=samples.numpy(), pixel_range=np.array(session.data_shape.pixel_range))
-        print(f"samples: {args.npz} {tuple(samples.shape)}")
-    return 0
-
-
-def _sampling_nets(session, ema: bool) -> dict:
-    if ema and not session.ema:
-        raise ConfigError("this run has no EMA generator (train.ema was 0); drop --ema")
-    return {**session.nets, **(session.ema if ema else {})}
-
-
-def _interpolate(args: argparse.Namespace) -> int:
-    import torch
-
-    from ganforge.samplers.interpolate import interpolate_latents
-    from ganforge.train.grids import save_grid
-    from ganforge.train.session import open_run
-
-    session = open_run(Path(args.run))
-    if len(session.data_shape.shape) != 3:
-        raise ConfigError("interpolate draws image grids; this run generates 2-D points")
-    if args.between_real is not None:
-        from ganforge.cli.encoder_cmd import interpolate_between_real
-
-        return interpolate_between_real(args, session)
-    nets = _sampling_nets(session, args.ema)
-    gen = torch.Generator().manual_seed(args.seed)
-    ends = torch.randn(args.pairs, 2, session.cfg.model.z_dim, generator=gen)
-    rows = [interpolate_latents(a, b, args.steps, method) for method in ("lerp", "slerp") for a, b in ends]
-    z = torch.cat(rows)
-    with torch.no_grad():
-        images = session.spec.generate(nets, session.cfg, len(z), z=z).cpu()
-    save_grid(images, args.out, nrow=args.steps, pixel_range=session.data_shape.pixel_range)
-    print(f"interpolation grid ({args.pairs} lerp rows, then {args.pairs} slerp rows): {args.out}")
-    return 0

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganforge.config import DataConfig
 from ganforge.data.labeled import LabeledData
 from ganforge.data.spec import DATASETS, DatasetSpec, RawSplit, ReadOptions
 from ganforge.data.splits import select
@@ -109,6 +110,13 @@ def load_dataset(
     if split != "test" and val_size > 0:
         raw = select(raw, split, val_size)
     return _to_labeled(raw, spec, split, pixel_range)
+
+
+def load_data_split(data: DataConfig, split: str, *, seed: int = 0, val_size: int = 0) -> LabeledData:
+    """``split`` of the dataset a config's ``data`` section names, in its pixel range (training, a run's
+    held-out images, ModNet's sources): :func:`load_dataset` with ``data``'s name, path, range and image options."""
+    return load_dataset(data.name, split, path=data.path, pixel_range=data.range, val_size=val_size, seed=seed,
+                        image_size=data.image_size, grayscale=data.grayscale)
 
 
 def dataset_info(name: str, *, path: str | Path | None = None) -> dict[str, Any]:

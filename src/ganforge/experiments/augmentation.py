@@ -43,11 +43,12 @@ import torch
 
 from ganforge.data.cache import save_npz_atomic
 from ganforge.errors import ConfigError
-from ganforge.experiments.modnet_apply import ModNetRun, all_targets
+from ganforge.experiments.modnet_apply import all_targets, open_modnet_run, subset
 from ganforge.experiments.outputs import Panel, write_csv, write_json, write_panels
 from ganforge.metrics.features import subset_indices
 from ganforge.nets.classifier_files import META_FILE, read_classifier_meta
 from ganforge.train.classifier import DEFAULTS, FALLBACK, _fit, accuracy, build_classifier, default_classifier_dir
+from ganforge.train.run import Run
 
 N_VALUES = (10, 100, 1000, 10000)
 SETS = ("real", "real+generated", "generated")
@@ -76,7 +77,7 @@ class Recipe:
         return max(self.min_steps, math.ceil(self.epochs * n_images / self.batch_size))
 
 
-def augmented_arrays(run: ModNetRun, n_real: int, seed: int) -> dict[str, np.ndarray]:
+def augmented_arrays(run: Run, n_real: int, seed: int) -> dict[str, np.ndarray]:
     """The arrays of an augmented set (module docstring) from the first ``n_real`` of a seeded training subset."""
     train = run.split("train")
     if n_real > len(train):
@@ -99,7 +100,7 @@ def write_augmented(run: str | Path, n_real: int, out_file: str | Path, *, seed:
     out = Path(out_file)
     if out.suffix != ".npz":
         raise ConfigError(f"--out {out} must name a .npz file")
-    arrays = augmented_arrays(ModNetRun.open(run), n_real, seed)
+    arrays = augmented_arrays(open_modnet_run(run), n_real, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_npz_atomic(out, arrays)
     return {"out": str(out), "images": list(arrays["images"].shape), "real": int((~arrays["generated"]).sum()),
@@ -140,11 +141,11 @@ def augmentation(runs: dict[str, list[str | Path]], out_dir: str | Path = "exper
         The JSON summary: per variant, n and set the test accuracy's mean and std over replicates.
     """
     replicates = _replicates(runs)
-    opened = {label: [ModNetRun.open(r) for r in paths] for label, paths in runs.items()}
+    opened = {label: [open_modnet_run(r) for r in paths] for label, paths in runs.items()}
     first = next(iter(opened.values()))[0]
     rec, train = _recipe(first, recipe), first.split("train")
     _check(opened, n_values, n_test, len(train), rec)
-    test = first.subset("test", n_test, seed + 1)[:2]
+    test = subset(first, "test", n_test, seed + 1)[:2]
     rows: list[dict[str, Any]] = []
     for i in range(replicates):
         order = torch.from_numpy(subset_indices(len(train), max(n_values), seed + i))
@@ -170,7 +171,7 @@ def augmentation(runs: dict[str, list[str | Path]], out_dir: str | Path = "exper
     return summary
 
 
-def _recipe(run: ModNetRun, given: dict[str, Any] | None) -> Recipe:
+def _recipe(run: Run, given: dict[str, Any] | None) -> Recipe:
     """The dataset's classifier recipe with ``given`` (non-None) values over it."""
     base = {k: v for k, v in DEFAULTS.get(run.cfg.data.name, FALLBACK).items() if k in Recipe.__dataclass_fields__}
     return Recipe(**{**base, **{k: v for k, v in (given or {}).items() if v is not None}})
@@ -212,7 +213,7 @@ def _row(label: str, replicate: int, n: int, name: str,
     return row
 
 
-def _full_check(train, test, rec: Recipe, run: ModNetRun, seed: int, log: Callable[[str], None]) -> dict[str, Any]:
+def _full_check(train, test, rec: Recipe, run: Run, seed: int, log: Callable[[str], None]) -> dict[str, Any]:
     """The recipe on the whole training split, beside the cached domain classifier's test accuracy."""
     row = _row("full", 0, len(train), "real", (train.images, train.labels), test, rec, run.num_classes, seed,
                log)

@@ -32,7 +32,7 @@ from ganforge.experiments.real_features import Embedder
 from ganforge.metrics.features import load_real
 from ganforge.metrics.modes import class_coverage
 from ganforge.train.grids import save_grid
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
 from ganforge.variants.lapgan import levels_figure, levels_full_size, sample_levels
 
 
@@ -90,23 +90,23 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     if n < 10 or n_reference < k_neighbours or k_neighbours < 1:
         raise ConfigError(f"need --n >= 10, --k >= 1 and --n-reference >= --k; got {n}, {k_neighbours}, "
                           f"{n_reference}")
-    session = open_run(Path(run))
-    if session.spec.name != "lapgan":
-        raise ConfigError(f"experiment lapgan-levels needs a lapgan run; {run} is a {session.spec.name!r} run")
-    m, gen = session.cfg.model, torch.Generator().manual_seed(seed)
+    opened = open_run(run)
+    if opened.spec.name != "lapgan":
+        raise ConfigError(f"experiment lapgan-levels needs a lapgan run; {run} is a {opened.spec.name!r} run")
+    m, gen = opened.cfg.model, torch.Generator().manual_seed(seed)
     asked = torch.arange(n) % 10 if m.conditional else None
     with torch.no_grad():
-        levels = [x.cpu() for x in sample_levels(session.nets, session.cfg, n, generator=gen, labels=asked)]
-    embed = Embedder.load(session.cfg.data.name, classifier, "logits")
-    train_x, train_y, pixel_range, _ = load_real(session.cfg.data.name, "train", n_reference, seed)
-    test_x, test_y, _, _ = load_real(session.cfg.data.name, "test", n, seed)
+        levels = [x.cpu() for x in sample_levels(opened.nets, opened.cfg, n, generator=gen, labels=asked)]
+    embed = Embedder.load(opened.cfg.data.name, classifier, "logits")
+    train_x, train_y, pixel_range, _ = load_real(opened.cfg.data.name, "train", n_reference, seed)
+    test_x, test_y, _, _ = load_real(opened.cfg.data.name, "test", n, seed)
     real = {"train": train_x.float(), "train_labels": train_y, "test": test_x.float(), "test_labels": test_y}
     with torch.no_grad():
         rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     grid = save_grid(levels_figure([x[:10] for x in levels]), out / "levels.png", nrow=10, pixel_range=pixel_range)
-    summary = {"experiment": "lapgan-levels", "run": str(run), "step": session.step, "n": n, "seed": seed,
+    summary = {"experiment": "lapgan-levels", "run": str(run), "step": opened.step, "n": n, "seed": seed,
                "conditional": bool(m.conditional), "k_neighbours": k_neighbours, "n_reference": n_reference,
                "classifier": embed.meta.get("dir"), "rows": rows,
                "files": {"csv": str(write_csv(rows, out / "lapgan_levels.csv")), "png": str(grid),

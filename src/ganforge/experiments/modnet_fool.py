@@ -28,12 +28,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError
-from ganforge.experiments.modnet_apply import ModNetRun, all_targets
+from ganforge.experiments.modnet_apply import all_targets, open_modnet_run, subset
 from ganforge.experiments.outputs import write_json
 from ganforge.metrics.features import convert_range, subset_indices
 from ganforge.metrics.memorization import nearest_neighbours
 from ganforge.train.classifier import load_classifier
 from ganforge.train.grids import tile
+from ganforge.train.run import Run
 
 HEADER = 14  # pixels of the label row above the grid
 PAD = 2  # grid padding (train.grids.tile)
@@ -86,7 +87,7 @@ def grid_image(x: torch.Tensor, x_mod: torch.Tensor, source: torch.Tensor, targe
     return np.asarray(canvas)
 
 
-def memorization_check(run: ModNetRun, n: int, seed: int, nn_train: int | None) -> dict[str, Any]:
+def memorization_check(run: Run, n: int, seed: int, nn_train: int | None) -> dict[str, Any]:
     """The memorization figures of the module docstring for n training sources."""
     train = run.split("train")
     keys_idx = torch.from_numpy(subset_indices(len(train), nn_train or len(train), seed + 1))
@@ -119,8 +120,8 @@ def fool(run: str | Path, classifier: str, out_dir: str | Path, *, second_classi
     """
     if n < 1 or grid_rows < 1 or (nn_train is not None and nn_train < 1):
         raise ConfigError(f"--n, --grid-rows and --nn-train must be >= 1, got {n}, {grid_rows}, {nn_train}")
-    mod = ModNetRun.open(run)
-    x, y, _ = mod.subset("test", n, seed)
+    mod = open_modnet_run(run)
+    x, y, _ = subset(mod, "test", n, seed)
     x_mod, source, target = all_targets(mod, x, y)
     summary: dict[str, Any] = {"experiment": "modnet-fool", "run": str(run), "dataset": mod.cfg.data.name,
                                "n_sources": len(x), "n_modified": len(x_mod), "num_classes": mod.num_classes,

@@ -38,7 +38,7 @@ from ganforge.metrics.features import load_real
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.grids import save_grid
 from ganforge.train.logs import read_log
-from ganforge.train.session import open_run
+from ganforge.train.run import open_run
 from ganforge.variants.ppgn import sample_mala
 
 CRITIC_NAMES = {"image": "D (image)", "fc1": "D1 (fc1)"}
@@ -81,23 +81,23 @@ def mala_class_samples(run_dir: Path, per_class: int, settings: MALASettings, *,
         int64 with chain c·per_class + j asking for class c, "pixel_range", "encoder_accuracy" (share that
         the run's own E labels as asked) and "seconds" (wall time of the chains).
     """
-    session = open_run(run_dir)
-    num_classes = session.nets["encoder"].num_classes
+    run = open_run(run_dir)
+    num_classes = run.nets["encoder"].num_classes
     classes = torch.arange(num_classes).repeat_interleave(per_class)  # (K·per_class,)
     rng = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
-    chains = [sample_mala(session.nets, classes[i:i + chain_batch], settings, generator=rng)
+    chains = [sample_mala(run.nets, classes[i:i + chain_batch], settings, generator=rng)
               for i in range(0, len(classes), chain_batch)]
     images, codes = torch.cat([r.images.cpu() for r in chains]), torch.cat([r.codes.detach().cpu() for r in chains])
     seconds = time.perf_counter() - start
     with torch.no_grad():
-        encoder = session.nets["encoder"]
+        encoder = run.nets["encoder"]
         device = next(encoder.parameters()).device
         acts = [encoder.activations(images[i:i + 500].to(device), ["fc1", encoder.logits_layer])
                 for i in range(0, len(images), 500)]  # one pass: E's class and R(h)'s code
         own = torch.cat([a[encoder.logits_layer].argmax(1).cpu() for a in acts])
         rebuilt = torch.cat([a["fc1"].float().cpu() for a in acts])
-    return {"images": images, "classes": classes, "pixel_range": tuple(session.data_shape.pixel_range),
+    return {"images": images, "classes": classes, "pixel_range": tuple(run.data_shape.pixel_range),
             "encoder_accuracy": float((own == classes).double().mean()), "seconds": seconds,
             "prior_gap": prior_gap(codes, rebuilt)}
 
@@ -144,8 +144,8 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
                           grid: Path | None = None) -> dict[str, float]:
     """G(E(x)) for ``n`` test images x: share the domain classifier labels as x's class, and the MSE; with
     ``grid``, a PNG of the first 10 images x (top row) above their reconstructions G(E(x)) (bottom row)."""
-    session = open_run(run_dir)
-    E, G = session.nets["encoder"], session.nets["generator"]
+    run = open_run(run_dir)
+    E, G = run.nets["encoder"], run.nets["generator"]
     device = next(G.parameters()).device
     images, labels, pixel_range, _ = load_real(embed.dataset, "test", n, seed)
     with torch.no_grad():

@@ -274,17 +274,11 @@ def samples_from_run(run: str | Path, n: int, *, seed: int = 0, ema: bool = Fals
     Returns:
         (samples (n, C, H, W) or (n, 2) on the CPU, their pixel range (None for points), the run's DataConfig).
     """
-    from ganforge.train.session import open_run
+    from ganforge.train.run import open_run
 
-    session = open_run(Path(run), step=step)
-    if ema and not session.ema:
-        raise ConfigError("this run has no EMA generator (train.ema was 0); drop --ema")
-    nets = {**session.nets, **(session.ema if ema else {})}
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        parts = [session.spec.generate(nets, session.cfg, min(batch_size, n - i), generator=gen).float().cpu()
-                 for i in range(0, n, batch_size)]
-    return torch.cat(parts), session.data_shape.pixel_range, session.cfg.data
+    run = open_run(run, step=step)
+    samples = run.generate(n, ema=ema, generator=torch.Generator().manual_seed(seed), batch_size=batch_size)
+    return samples.float(), run.pixel_range, run.cfg.data
 
 
 def _classifier_summary(meta: dict | None) -> dict | None:

@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from ganforge.nets.spec import NETS
 CLASSIFIER_FORMAT = "ganforge.classifier"
 META_FILE, WEIGHTS_FILE = "classifier.json", "classifier.safetensors"
 _FAILURES = (KeyError, RuntimeError, ValueError, TypeError, ConfigError)  # a build or state dict that does not fit
+_SAVED_BUILDS: ContextVar[dict[str, Any] | None] = ContextVar("saved_classifier_builds", default=None)
 
 
 @dataclass(frozen=True)
@@ -75,14 +79,56 @@ def load_frozen_classifier(setting: str, expect: ClassifierExpectation) -> nn.Mo
     Raises:
         ConfigError: no classifier there, a corrupt one, or one that does not fit (one line with the fix).
     """
+    saved = (_SAVED_BUILDS.get() or {}).get(expect.what)
+    if saved is not None:
+        return _from_saved_build(saved, expect)
     if setting == "random":
-        return frozen(NETS.get(expect.architectures[0]).build(width=expect.width, num_classes=expect.num_classes))
+        build = {"width": expect.width, "num_classes": expect.num_classes}
+        return described(expect, expect.architectures[0], build, expect.pixel_range)
     folder = classifier_folder(setting, expect.dataset)
     fix = train_command(expect.dataset, folder, expect.width)
     meta = read_classifier_meta(folder, what=expect.what, fix=fix, hint=expect.alternative)
     trained = check_classifier_meta(meta, expect, folder, fix)
-    net = frozen(load_classifier_weights(folder, meta, what=expect.what, fix=fix))
-    return net if trained == expect.pixel_range else frozen(InputRange(net, expect.pixel_range, trained))
+    net = load_classifier_weights(folder, meta, what=expect.what, fix=fix)
+    return described(expect, meta["architecture"], meta["build"], trained, net)
+
+
+def described(expect: ClassifierExpectation, architecture: str, build: dict[str, Any],
+              trained: tuple[float, float], net: nn.Module | None = None) -> nn.Module:
+    """The frozen classifier (``net``, or a fresh one of ``architecture``/``build``), in InputRange when it was
+    trained on another pixel range than ``expect``'s; it carries ``frozen_build``, the description that
+    checkpoints save so that a run opens without the classifier folder (:func:`builds_from_checkpoint`)."""
+    net = frozen(net if net is not None else NETS.get(architecture).build(**build))
+    out = net if tuple(trained) == tuple(expect.pixel_range) else frozen(InputRange(net, expect.pixel_range, trained))
+    out.frozen_build = {"what": expect.what, "architecture": architecture, "build": dict(build),
+                        "pixel_range": [float(v) for v in trained]}
+    return out
+
+
+def frozen_builds(nets: dict[str, nn.Module]) -> dict[str, dict[str, Any]]:
+    """The ``frozen_build`` of every frozen classifier among ``nets``, keyed by what it is ("PPGN encoder")."""
+    return {net.frozen_build["what"]: net.frozen_build for net in nets.values() if hasattr(net, "frozen_build")}
+
+
+@contextmanager
+def builds_from_checkpoint(builds: dict[str, dict[str, Any]]) -> Iterator[None]:
+    """Within it, :func:`load_frozen_classifier` builds the classifiers a checkpoint describes (``builds``, as
+    :func:`frozen_builds` made them) instead of reading their folders: the caller loads their weights from the
+    checkpoint, so a run folder is self-contained. Checkpoints older than this record read the folder."""
+    token = _SAVED_BUILDS.set(builds)
+    try:
+        yield
+    finally:
+        _SAVED_BUILDS.reset(token)
+
+
+def _from_saved_build(saved: Any, expect: ClassifierExpectation) -> nn.Module:
+    try:
+        low, high = (float(v) for v in saved["pixel_range"])
+        return described(expect, saved["architecture"], saved["build"], (low, high))
+    except _FAILURES as exc:
+        raise ConfigError(f"the checkpoint's record of its {expect.what} ({str(saved)[:80]}) does not build "
+                          f"({exc}); the run's checkpoint was edited or damaged") from None
 
 
 def check_classifier_meta(meta: dict[str, Any], expect: ClassifierExpectation, folder: Path,

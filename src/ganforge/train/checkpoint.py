@@ -186,6 +186,24 @@ def load_checkpoint(path: str | Path, *, modules: dict[str, nn.Module],
         rng_tensors={k[4:]: v for k, v in rng.items() if k.startswith("rng.")}, rng_json=state["rng"])
 
 
+def load_weights(path: str | Path, modules: dict[str, nn.Module]) -> dict[str, Any]:
+    """Load ``modules`` (exactly the saved module names and keys) from a checkpoint to sample from it: only
+    ``modules.safetensors`` is read and verified; optimizer and RNG states are neither read nor decoded (the
+    optimizers' state.json entries are checked, so a damaged checkpoint is refused all the same).
+
+    Returns:
+        The checkpoint's meta with its ``step``.
+    """
+    path = _checkpoint_dir(path)
+    state = _read_state(path)
+    for name, entry in state["optimizers"].items():  # the entries are checked, not decoded
+        match.check_optimizer_entry(path, name, entry)
+    tensors = _read_verified(path, "modules.safetensors", state["files"])
+    for name, tensors_of_module in match.module_states(path, state, tensors, modules, True).items():
+        modules[name].load_state_dict(tensors_of_module)
+    return {**state["meta"], "step": state["step"]}
+
+
 # ---------------------------------------------------------------- writing
 
 

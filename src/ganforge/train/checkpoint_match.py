@@ -75,6 +75,13 @@ def module_states(path: Path, state: dict, tensors: dict, modules: dict, strict:
     return grouped
 
 
+def check_optimizer_entry(path: Path, name: str, entry: object) -> None:
+    """Refuse a damaged state.json entry of optimizer ``name`` (also when only the weights are loaded)."""
+    if not isinstance(entry, dict) or not {"type", "param_shapes"} <= set(entry):
+        raise CheckpointError(f"checkpoint {path} has a damaged state.json entry for optimizer {name!r}; "
+                              f"{RESUME_EARLIER}")
+
+
 def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
                      strict: bool) -> dict[str, dict]:
     """Rebuild each requested optimizer's ``state_dict`` from tensors + JSON, checking that it fits."""
@@ -86,9 +93,7 @@ def optimizer_states(path: Path, state: dict, tensors: dict, optimizers: dict,
         entry = state["optimizers"].get(name)
         if entry is None:
             raise mismatch(path, state, f"has no state for optimizer {name!r}")
-        if not isinstance(entry, dict) or not {"type", "param_shapes"} <= set(entry):
-            raise CheckpointError(f"checkpoint {path} has a damaged state.json entry for optimizer {name!r}; "
-                                  f"{RESUME_EARLIER}")
+        check_optimizer_entry(path, name, entry)
         if entry["type"] != type(optimizer).__name__:
             raise mismatch(path, state, f"saved optimizer {name!r} as {entry['type']}, not "
                                         f"{type(optimizer).__name__}")

@@ -1,8 +1,9 @@
-"""Everything a training or sampling session holds: config, variant, nets, optimizers, data.
+"""Everything a training session holds: config, variant, nets, optimizers, EMA copies, data.
 
 ``build_session`` turns a config into live objects; ``save``/``restore`` move the whole state
 through :mod:`ganforge.train.checkpoint` so that a resumed run is bit-for-bit an uninterrupted one
-(nets, optimizers, EMA weights, every RNG state and the data order).
+(nets, optimizers, EMA weights, every RNG state and the data order). Sampling a finished run goes through
+:class:`ganforge.train.run.Run` instead (nets and weights only).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 
 from ganforge.config import Config, config_from_json, to_dict
 from ganforge.errors import CheckpointError
+from ganforge.nets.classifier_files import frozen_builds
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.batches import BatchStream
 from ganforge.train.checkpoint_match import RESUME_EARLIER
@@ -32,7 +34,7 @@ EMA_PREFIX = "ema_"
 
 @dataclass
 class Session:
-    """Live training state."""
+    """Live training state (a finished run opens for sampling as :class:`ganforge.train.run.Run`)."""
 
     cfg: Config
     spec: VariantSpec
@@ -63,19 +65,11 @@ class Session:
         return {**self.nets, **{EMA_PREFIX + k: v for k, v in self.ema.items()}}
 
 
-def parse_pixel_range(text: str) -> tuple[float, float]:
-    low, high = (float(v) for v in text.split(","))
-    return low, high
-
-
 def load_training_data(cfg: Config):
-    """The training split named by ``cfg.data``."""
-    from ganforge.data import load_dataset
+    """The training split named by ``cfg.data`` (less its ``val_size`` held-out items)."""
+    from ganforge.data import load_data_split
 
-    d = cfg.data
-    return load_dataset(d.name, "train", path=d.path, pixel_range=parse_pixel_range(d.pixel_range),
-                        val_size=d.val_size, seed=cfg.train.seed, image_size=d.image_size,
-                        grayscale=d.grayscale)
+    return load_data_split(cfg.data, "train", seed=cfg.train.seed, val_size=cfg.data.val_size)
 
 
 def fit_to_data(cfg: Config, data_shape: DataShape) -> Config:
@@ -116,23 +110,18 @@ def compile_nets(nets: dict[str, nn.Module], spec: VariantSpec, enabled: bool) -
     return {name: torch.compile(nets[name]) for name in spec.sample_nets if name in nets}
 
 
-def build_session(cfg: Config, *, with_data: bool = True, data_shape: DataShape | None = None,
-                  shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
-    """Build nets, optimizers, EMA copies and (optionally) the batch stream from ``cfg`` made to fit the data
+def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: Path | None = None) -> Session:
+    """Build the batch stream, nets, optimizers and EMA copies from ``cfg`` made to fit the data
     (:func:`fit_to_data`; the session holds that config); with ``shard=(rank, world)`` the stream yields this
     process's ``batch_size // world`` of each batch. With ``checkpoint``, the shapes ``cfg`` implies are
     checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
-    stream = None
-    if with_data:
-        data = load_training_data(cfg)
-        data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
-        images = to_memory_format(data.images.to(device), False)
-        chl = cfg.train.channels_last
-        batch = per_rank_batch(cfg.train.batch_size, shard[1])
-        stream = BatchStream(images, data.labels.to(device), batch_size=batch, seed=cfg.train.seed,
-                             transform=lambda x: to_memory_format(x, chl), shard=shard)
-    assert data_shape is not None
+    data = load_training_data(cfg)
+    data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
+    images = to_memory_format(data.images.to(device), False)
+    chl = cfg.train.channels_last
+    stream = BatchStream(images, data.labels.to(device), batch_size=per_rank_batch(cfg.train.batch_size, shard[1]),
+                         seed=cfg.train.seed, transform=lambda x: to_memory_format(x, chl), shard=shard)
     cfg = fit_to_data(cfg, data_shape)
     if checkpoint is not None:
         ckpt.check_shapes(checkpoint, planned_shapes(cfg, data_shape))
@@ -156,7 +145,7 @@ def save(session: Session, run_dir: Path, *, extra_tensors: dict[str, torch.Tens
             "data_order": session.stream.state_dict() if session.stream else None,
             "data_shape": {"shape": list(session.data_shape.shape), "num_classes": session.data_shape.num_classes,
                            "pixel_range": _as_list(session.data_shape.pixel_range)},
-            "precision": session.precision}
+            "precision": session.precision, "frozen_classifiers": frozen_builds(session.nets)}
     return ckpt.save_checkpoint(run_dir, session.step, modules=session.modules(), optimizers=session.optimizers,
                                 extra_tensors=extra_tensors, meta=meta, keep_last=session.cfg.train.keep_last,
                                 keep_every=session.cfg.train.keep_every)
@@ -218,36 +207,3 @@ def saved_data_shape(meta: dict, path: Path) -> DataShape:
         raise CheckpointError(f"checkpoint {path} has a damaged data_shape in its state.json "
                               f"({str(meta.get('data_shape'))[:80]}); {RESUME_EARLIER}")
     return DataShape(shape, num_classes, low_high)
-
-
-def open_run(run_dir: Path, *, step: int | None = None) -> Session:
-    """A session for sampling from a run folder alone (no dataset), at its latest or given step."""
-    run_dir = Path(run_dir)
-    path = _checkpoint_path(run_dir, step)
-    cfg = read_config(path)
-    data_shape = saved_data_shape(ckpt.read_checkpoint_meta(path), path)
-    session = build_session(cfg, with_data=False, data_shape=data_shape, checkpoint=path)
-    loaded = ckpt.load_checkpoint(path, modules=session.modules(), optimizers=session.optimizers)
-    session.step = int(loaded.meta["step"])
-    for net in session.modules().values():
-        net.eval()
-    return session
-
-
-def _checkpoint_path(run_dir: Path, step: int | None) -> Path:
-    if not run_dir.is_dir():
-        raise CheckpointError(f"run folder {str(run_dir)!r} not found; pass --run RUN of a `ganforge train` run")
-    if step is None:
-        path = ckpt.latest_checkpoint(run_dir)
-        if path is None:
-            folder = run_dir / "checkpoints"
-            held = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
-            why = (f" (the {len(held)} in {folder} are incomplete or damaged: an interrupted save or an edited "
-                   "state.json)" if held else "")
-            raise CheckpointError(f"run folder {str(run_dir)!r} holds no complete checkpoint{why}; train it first "
-                                  f"(ganforge train --out {run_dir} ...)")
-        return path
-    for path in ckpt.list_checkpoints(run_dir):
-        if int(path.name) == step:
-            return path
-    raise CheckpointError(f"run {str(run_dir)!r} has no checkpoint at step {step}; see {run_dir}/checkpoints")

@@ -115,8 +115,3 @@ def generate(modules: dict[str, nn.Module], cfg: Config, n: int,
     if z is None:
         z = sample_noise(n, cfg.model.z_dim, generator=generator, device=device)
     return g(z.to(device)).float()
-
-
-def latent_dim(cfg: Config) -> int:
-    """Size of z for interpolation."""
-    return int(cfg.model.z_dim)

@@ -49,7 +49,9 @@ from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss, l1_reconstruction, l2_reconstruction
 from ganforge.samplers.noise import sample_noise
 from ganforge.variants.adversarial import build_generator_critic, generate, net_for_data, with_net_for_data
+from ganforge.variants.aegan_sampling import BETWEEN_REAL, RECONSTRUCT
 from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad, update
+from ganforge.variants.sample_modes import NOISE
 from ganforge.variants.scoring import has_batch_statistics
 
 ADVERSARIAL_TERMS = ("adv_x_hat", "adv_x_tilde", "adv_z_hat", "adv_z_tilde")
@@ -244,4 +246,5 @@ SPEC = VariantSpec(
     generate=generate,
     sample_nets=("generator", "encoder"),
     tiny={"model": {"width": 4, "hidden": 8}},
+    sample_modes=(NOISE, RECONSTRUCT, BETWEEN_REAL),
 )

@@ -19,6 +19,7 @@ from torch import nn
 
 from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
+from ganforge.variants.sample_modes import NOISE, SampleMode
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -71,10 +72,12 @@ class VariantSpec:
         generate: (nets, cfg, n, generator) → (n, ...) samples, used by ``sample`` and metrics.
         sample_nets: names of the nets that ``generate`` needs (EMA copies replace them).
         sample_classes: (nets, cfg, classes (B,), generator) → (B, ...) samples of the given classes, for
-            class-conditional models (``ganforge sample --class``); None for the others.
+            class-conditional models (the ``class`` sampling mode); None for the others.
         tiny: config overrides (a nested mapping, as a YAML override file) that make the model tiny and fast
             on any data it takes (a few units wide, no warm-up): the settings the contract tests in
             ``tests/variants`` train every registered model with. None fails those tests, naming this field.
+        sample_modes: the named ways to sample a run of this model (``ganforge sample --mode NAME``,
+            :mod:`ganforge.variants.sample_modes`); the first is the default.
     """
 
     description: str
@@ -86,6 +89,7 @@ class VariantSpec:
     sample_nets: tuple[str, ...] = ("generator",)
     sample_classes: Callable[..., torch.Tensor] | None = None
     tiny: dict[str, Any] | None = None
+    sample_modes: tuple[SampleMode, ...] = (NOISE,)
     name: str = ""
 
     def __post_init__(self) -> None:

@@ -51,6 +51,8 @@ from ganforge.data.transforms import gaussian_pyramid, pyramid_up
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad, update
+from ganforge.variants.lapgan_sampling import LEVELS
+from ganforge.variants.sample_modes import CLASS, NOISE
 
 
 @dataclass
@@ -309,4 +311,5 @@ SPEC = VariantSpec(
     generate=generate,
     sample_classes=sample_classes,
     tiny={"model": {"width": 4, "hidden_g": 8, "hidden_d": 8, "z_dim": 4}},
+    sample_modes=(NOISE, CLASS, LEVELS),
 )

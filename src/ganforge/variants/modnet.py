@@ -47,6 +47,8 @@ from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.nets.modnet import condition
 from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad, update
 from ganforge.variants.modnet_nets import TRAINED_CLASSIFIERS, build_modnet_nets
+from ganforge.variants.modnet_sampling import MODIFY
+from ganforge.variants.sample_modes import NOISE
 
 
 @dataclass
@@ -86,12 +88,6 @@ class ModNetConfig(ModelConfig):
                               f"{self.l1_weight}, {self.l1_momentum}")
         if not self.classifier:
             raise ConfigError("model.classifier is empty; use joint, default, random or a classifier folder")
-
-
-def pixel_range(cfg: Config) -> tuple[float, float]:
-    """(low, high) of ``cfg.data.pixel_range``."""
-    low, high = (float(v) for v in cfg.data.pixel_range.split(","))
-    return low, high
 
 
 def draw_targets(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -186,7 +182,7 @@ def discriminator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     x, y = ctx.next_batch()
     y_t = draw_targets(y, num_classes(ctx))
     with torch.no_grad(), ctx.autocast():
-        x_mod = modify(ctx.nets["generator"], x, y_t, num_classes(ctx), m.delta_mode, pixel_range(ctx.cfg))
+        x_mod = modify(ctx.nets["generator"], x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
     learning = _learning_nets(m)
     for name in learning:
         set_requires_grad(ctx.nets[name], True)
@@ -205,7 +201,7 @@ def generator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     x, y = ctx.next_batch()
     y_t = draw_targets(y, num_classes(ctx))
     with ctx.autocast():
-        x_mod = modify(G, x, y_t, num_classes(ctx), m.delta_mode, pixel_range(ctx.cfg))
+        x_mod = modify(G, x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
         if m.l1_mode == "lambda":
             terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, m.l1_weight)
         else:
@@ -258,7 +254,7 @@ def generate(nets: dict[str, nn.Module], cfg: Config, n: int, generator: torch.G
     G = nets["generator"]
     x, y = nets["record"].draw(n, generator)
     y_t = draw_targets(y.cpu(), G.num_classes, generator).to(y.device)
-    return modify(G, x, y_t, G.num_classes, cfg.model.delta_mode, pixel_range(cfg))
+    return modify(G, x, y_t, G.num_classes, cfg.model.delta_mode, cfg.data.range)
 
 
 SPEC = VariantSpec(
@@ -269,4 +265,5 @@ SPEC = VariantSpec(
     train_step=train_step,
     generate=generate,
     tiny={"model": {"width": 2, "d_width": 2, "bank_size": 8}},
+    sample_modes=(NOISE, MODIFY),
 )

@@ -17,8 +17,8 @@ classifiers, ``ganforge.nets.classifier_files.load_frozen_classifier`` (one Conf
 One trained on another pixel range than ``data.pixel_range`` sees the images mapped affinely onto its own
 (:class:`~ganforge.nets.layers.InputRange`): a [-1, 1] classifier serves a ModNet on [0, 1] images, where
 δ = tanh(·) can move a pixel across the whole range (on [-1, 1] it moves less than half of it). Its weights are
-frozen (``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint, but opening a
-run rebuilds it from ``model.classifier`` first, so the folder must still exist then.
+frozen (``requires_grad`` off; the variant keeps it in eval mode) and saved in every checkpoint with a record of
+its build, so opening a run to sample (``ganforge.train.run``) reads no classifier folder.
 
 :class:`ModNetRecord` holds buffers only (saved in checkpoints, so a resumed run is bit-for-bit the same): a
 ring of the latest ``model.bank_size`` training images and labels, the sources of ``generate``, and the

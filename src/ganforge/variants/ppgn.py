@@ -59,6 +59,8 @@ from ganforge.variants.base import (
     update,
 )
 from ganforge.variants.ppgn_nets import CRITIC_LAYERS, build_ppgn_nets, critic_net_name
+from ganforge.variants.ppgn_sampling import MALA
+from ganforge.variants.sample_modes import NOISE
 from ganforge.variants.scoring import critic_scores
 
 
@@ -284,4 +286,5 @@ SPEC = VariantSpec(
     train_step=train_step,
     generate=generate,
     tiny={"model": {"encoder": "random", "width": 0.0625, "warmup": False}},
+    sample_modes=(NOISE, MALA),
 )

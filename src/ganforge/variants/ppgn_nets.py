@@ -12,8 +12,8 @@ cross-entropy by ``ganforge classifier train``), loaded from ``model.encoder``:
 :func:`encoder_expectation` states what E must be; ``ganforge.nets.classifier_files.load_frozen_classifier``
 (variants may not import the training layer) refuses a missing, corrupt or mismatched classifier (another
 architecture, input shape, width, dataset, class count or pixel range) in one ConfigError line naming the
-command that fixes it. E's weights are frozen (``requires_grad`` off) and also saved in every checkpoint, but
-sampling a run rebuilds E from ``model.encoder`` first, so the classifier folder must still exist then.
+command that fixes it. E's weights are frozen (``requires_grad`` off) and saved in every checkpoint with a record
+of its build, so sampling a run (``ganforge.train.run``) reads no classifier folder.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def encoder_expectation(cfg: Config, data: DataShape) -> ClassifierExpectation:
     """E is the 1-channel MNIST classifier at ``model.width``, trained on ``data.name`` in ``data.pixel_range``."""
     return ClassifierExpectation(what="PPGN encoder", dataset=cfg.data.name, input_shape=IMAGE_SHAPE,
                                  num_classes=data.num_classes, architectures=("mnist-classifier",),
-                                 pixel_range=tuple(map(float, cfg.data.pixel_range.split(","))), width=cfg.model.width)
+                                 pixel_range=cfg.data.range, width=cfg.model.width)
 
 
 def feature_shapes(encoder: MNISTClassifier, layers: list[str]) -> dict[str, tuple[int, ...]]:

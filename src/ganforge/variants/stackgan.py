@@ -52,6 +52,7 @@ from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, generator_loss
 from ganforge.variants.base import StepContext, VariantSpec, make_optimizer, set_requires_grad, update
+from ganforge.variants.sample_modes import CLASS, NOISE
 from ganforge.variants.stackgan_nets import build_stackgan_nets, encode_bottom, encode_top
 
 LEVELS = (0, 1)
@@ -253,4 +254,5 @@ SPEC = VariantSpec(
     sample_nets=GENERATOR_NETS,
     sample_classes=sample_classes,
     tiny={"model": {"encoder": "random", "encoder_width": 0.0625, "width": 0.0625, "noise_0": 4, "noise_1": 4}},
+    sample_modes=(NOISE, CLASS),
 )

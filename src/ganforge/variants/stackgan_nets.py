@@ -54,8 +54,8 @@ def encoder_expectation(cfg: Config, data: DataShape) -> ClassifierExpectation:
     """The 1-channel MNIST classifier at ``model.encoder_width``, trained on ``data.name`` in ``data.pixel_range``."""
     return ClassifierExpectation(what="Stacked GAN encoder", dataset=cfg.data.name, input_shape=IMAGE_SHAPE,
                                  num_classes=data.num_classes, architectures=("mnist-classifier",),
-                                 pixel_range=tuple(map(float, cfg.data.pixel_range.split(","))),
-                                 width=cfg.model.encoder_width, width_setting="model.encoder_width")
+                                 pixel_range=cfg.data.range, width=cfg.model.encoder_width,
+                                 width_setting="model.encoder_width")
 
 
 def feature_dim(encoder: MNISTClassifier, split: str) -> int:

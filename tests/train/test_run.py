@@ -1,0 +1,127 @@
+"""``Run``: a trained run opened once for sampling. Its samples equal, bit for bit, those of the nets a training
+session restores from the same checkpoint; the EMA rule; its data split; and a run folder is self-contained: a
+PPGN-h, Stacked GAN or ModNet run samples after its frozen classifier's folder is gone (the weights are in the
+checkpoint, the architecture in its record)."""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch
+
+from ganforge.cli import main as cli_main
+from ganforge.data import load_dataset
+from ganforge.errors import ConfigError
+from ganforge.nets import MNISTClassifier
+from ganforge.train import checkpoint as ckpt
+from ganforge.train.classifier import save_classifier
+from ganforge.train.run import NO_EMA, open_run
+from ganforge.train.session import build_session, read_config, restore
+from helpers.data_files import write_idx_mnist
+
+META = {"architecture": "mnist-classifier", "build": {"width": 0.0625, "num_classes": 10, "in_channels": 1},
+        "dataset": "mnist", "pixel_range": [-1.0, 1.0], "input_shape": [1, 28, 28]}
+FROZEN = {  # models that build on a frozen classifier: their tiny settings, the classifier named by {clf}
+    "ppgn": ["model.encoder={clf}", "model.width=0.0625", "model.warmup=false", "model.n_critic=1"],
+    "stackgan": ["model.encoder={clf}", "model.encoder_width=0.0625", "model.width=0.0625", "model.noise_0=4",
+                 "model.noise_1=4"],
+    "modnet": ["model.classifier={clf}", "model.width=2", "model.d_width=2"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """2-step ppgn, stackgan and modnet runs on a tiny IDX MNIST with a classifier folder, and a ring8 WGAN-GP
+    run with EMA, in root/<name>."""
+    root = tmp_path_factory.mktemp("run")
+    data = write_idx_mnist(root / "idx")
+    torch.manual_seed(0)
+    save_classifier(MNISTClassifier(width=0.0625), META, root / "clf")
+    for model, sets in FROZEN.items():
+        argv = ["train", "--model", model, "--dataset", "mnist", "--set", f"data.path={data}", "--set",
+                "train.batch_size=4", "--set", "train.sample_grid=4", "--steps", "2", "--out", str(root / model)]
+        assert cli_main([*argv, *(a for s in sets for a in ("--set", s.format(clf=root / "clf")))]) == 0
+    toy = ["train", "--preset", "wgan-gp-ring8", "--set", "model.hidden=8", "--set", "train.batch_size=16",
+           "--set", "train.ema=0.9", "--steps", "2", "--out", str(root / "toy")]
+    assert cli_main(toy) == 0
+    return root
+
+
+def session_samples(run_dir, n: int, seed: int, ema: bool) -> torch.Tensor:
+    """Samples of the nets of the training session that resumes the run from its latest checkpoint (the whole
+    checkpoint restored: nets, EMA copies, optimizers, RNG states)."""
+    path = ckpt.latest_checkpoint(run_dir)
+    session = build_session(read_config(path), checkpoint=path)
+    restore(session, path)
+    for net in session.modules().values():
+        net.eval()
+    nets = {**session.nets, **(session.ema if ema else {})}
+    with torch.no_grad():
+        return session.spec.generate(nets, session.cfg, n, generator=torch.Generator().manual_seed(seed)).cpu()
+
+
+@contextmanager
+def classifier_folder_moved(root):
+    """The classifier folder out of reach (renamed) for the duration."""
+    shutil.move(root / "clf", root / "clf-away")
+    try:
+        yield
+    finally:
+        shutil.move(root / "clf-away", root / "clf")
+
+
+@pytest.mark.parametrize("model, ema", [("toy", False), ("toy", True), ("ppgn", False), ("stackgan", False),
+                                        ("modnet", False)])
+def test_run_samples_equal_the_training_sessions_bit_for_bit(runs, model, ema):
+    expected = session_samples(runs / model, 6, 3, ema)
+    run = open_run(runs / model)
+    assert not hasattr(run, "optimizers") and run.step == 2
+    assert torch.equal(run.generate(6, ema=ema, generator=torch.Generator().manual_seed(3)), expected)
+
+
+@pytest.mark.parametrize("model", sorted(FROZEN))
+def test_a_run_folder_samples_without_the_classifier_folder(runs, model, tmp_path):
+    expected = session_samples(runs / model, 5, 1, False)
+    with classifier_folder_moved(runs):
+        run = open_run(runs / model)
+        assert torch.equal(run.generate(5, generator=torch.Generator().manual_seed(1)), expected)
+        out = tmp_path / "s.npz"
+        assert cli_main(["sample", "--run", str(runs / model), "--n", "5", "--seed", "1", "--npz", str(out)]) == 0
+        np.testing.assert_array_equal(np.load(out)["samples"], expected.numpy())
+        with pytest.raises(ConfigError, match="no "):  # a training session still needs the folder
+            session_samples(runs / model, 5, 1, False)
+
+
+def test_a_checkpoint_without_the_record_reads_the_classifier_folder(runs, tmp_path):
+    """Checkpoints written before the record (no ``frozen_classifiers`` in their meta) still open."""
+    import json
+
+    old = tmp_path / "ppgn"
+    shutil.copytree(runs / "ppgn", old)
+    (state_file,) = old.glob("checkpoints/*/state.json")
+    state = json.loads(state_file.read_text())
+    assert state["meta"].pop("frozen_classifiers")["PPGN encoder"]["architecture"] == "mnist-classifier"
+    state_file.write_text(json.dumps(state))
+    expected = session_samples(runs / "ppgn", 4, 0, False)
+    assert torch.equal(open_run(old).generate(4, generator=torch.Generator().manual_seed(0)), expected)
+    with classifier_folder_moved(runs), pytest.raises(ConfigError, match="no PPGN encoder"):
+        open_run(old)
+
+
+def test_one_ema_rule(runs):
+    run = open_run(runs / "ppgn")
+    with pytest.raises(ConfigError) as excinfo:
+        run.nets_for_sampling(True)
+    assert str(excinfo.value) == NO_EMA
+    toy = open_run(runs / "toy")
+    assert toy.nets_for_sampling(True)["generator"] is toy.ema["generator"]
+    assert toy.nets_for_sampling(False)["generator"] is toy.nets["generator"]
+
+
+def test_the_split_is_the_runs_dataset_in_its_pixel_range(runs):
+    run = open_run(runs / "modnet")
+    want = load_dataset("mnist", "test", path=str(runs / "idx"), pixel_range=(-1.0, 1.0))
+    assert torch.equal(run.split("test").images, want.images) and run.pixel_range == (-1.0, 1.0)
