@@ -47,6 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     lv.add_argument("--out", default="experiments/lapgan-levels", help="folder for the CSV, PNG and JSON")
     lv.add_argument("--seed", type=int, default=0)
     lv.set_defaults(func=_lapgan_levels)
+    cs = names.add_parser("class-samples", help="class accuracy and within-class diversity of a class-conditional "
+                          "run's samples (stackgan, CC-LAPGAN)")
+    cs.add_argument("--run", required=True, help="a run of a model with the 'class' sampling mode")
+    cs.add_argument("--per-class", type=int, default=100, help="samples drawn of each class")
+    cs.add_argument("--classifier", action="append", help="classifier folder to read the samples with "
+                    "(repeatable; default: the dataset's cached classifier)")
+    cs.add_argument("--ema", action="store_true", help="use the EMA generator")
+    cs.add_argument("--out", default="experiments/class-samples", help="folder for the CSV, PNG and JSON")
+    cs.add_argument("--seed", type=int, default=0)
+    cs.set_defaults(func=_class_samples)
 
 
 def _common(parser: argparse.ArgumentParser, name: str) -> None:
@@ -102,5 +112,14 @@ def _lapgan_levels(args: argparse.Namespace) -> int:
 
     summary = lapgan_levels(args.run, args.out, n=args.n, seed=args.seed, classifier=args.classifier,
                             n_reference=args.n_reference, k_neighbours=args.k, log=_log)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _class_samples(args: argparse.Namespace) -> int:
+    from ganforge.experiments.class_samples import class_samples
+
+    summary = class_samples(args.run, args.out, per_class=args.per_class, seed=args.seed, ema=args.ema,
+                            classifiers=tuple(args.classifier or (None,)), log=_log)
     print(json.dumps(summary, indent=2))
     return 0
