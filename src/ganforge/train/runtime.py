@@ -87,26 +87,3 @@ def to_memory_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     if channels_last and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
-
-
-@functools.lru_cache(maxsize=1)
-def keep_freed_memory() -> bool:
-    """Ask glibc to keep freed memory for reuse instead of returning it to the OS.
-
-    PyTorch's CPU allocator has no cache: every step frees and re-allocates its activations, and
-    with glibc's defaults large blocks go back to the kernel (munmap / heap trim) and come back
-    as fresh pages that fault again. Raising M_TRIM_THRESHOLD and M_MMAP_THRESHOLD (via mallopt)
-    removes those page faults. A no-op (False) where glibc is absent.
-    """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_trim_threshold, 1 << 30)) and bool(libc.mallopt(m_mmap_threshold, 1 << 25))
-    except (OSError, AttributeError):
-        return False

@@ -33,8 +33,6 @@ from ganforge.nets.stackgan import (
 )
 from ganforge.variants.base import DataShape
 
-SPLIT_LAYERS = ("pool3", "fc1")  # classifier layers whose activations are vectors and can be h_1
-
 
 def encode_bottom(encoder: MNISTClassifier, x: torch.Tensor, split: str) -> torch.Tensor:
     """E_0: images x (B, 1, 28, 28) → h_1 (B, d), the classifier's activations at ``split``."""
