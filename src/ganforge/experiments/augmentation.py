@@ -44,7 +44,7 @@ import torch
 from ganforge.data.cache import save_npz_atomic
 from ganforge.errors import ConfigError
 from ganforge.experiments.modnet_apply import all_targets, open_modnet_run, subset
-from ganforge.experiments.outputs import Panel, write_csv, write_json, write_panels
+from ganforge.experiments.outputs import Panel, write_outputs, write_panels
 from ganforge.metrics.features import subset_indices
 from ganforge.nets.classifier_files import META_FILE, read_classifier_meta
 from ganforge.train.classifier import DEFAULTS, FALLBACK, _fit, accuracy, build_classifier, default_classifier_dir
@@ -163,12 +163,7 @@ def augmentation(runs: dict[str, list[str | Path]], out_dir: str | Path = "exper
                "per_n": summarise(rows)}
     if full_check:
         summary["full_check"] = _full_check(train, test, rec, first, seed, log)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    summary["files"] = {"csv": str(write_csv(rows, out / "augmentation.csv")),
-                        "png": str(_plot(summary, out / "augmentation.png")), "json": str(out / "augmentation.json")}
-    write_json(summary, out / "augmentation.json")
-    return summary
+    return write_outputs(summary, rows, out_dir, "augmentation", _plot)
 
 
 def _recipe(run: Run, given: dict[str, Any] | None) -> Recipe:

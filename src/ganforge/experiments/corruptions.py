@@ -22,7 +22,7 @@ import torch
 
 from ganforge.data.transforms import gaussian_blur
 from ganforge.errors import ConfigError
-from ganforge.experiments.outputs import Panel, write_csv, write_json, write_panels
+from ganforge.experiments.outputs import Panel, write_outputs, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
 from ganforge.metrics.features import convert_range
@@ -82,13 +82,7 @@ def corruptions(dataset: str = "mnist", out_dir: str | Path = "corruptions", *, 
                          "fid": fid(test_f, feats)})
             log(f"{kind} {strength}: DDM {rows[-1]['ddm']:.4f} FID {rows[-1]['fid']:.3f}")
     summary = _summary(rows, dataset, embed, n)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    summary["files"] = {"csv": str(write_csv(rows, out / "corruptions.csv")),
-                        "png": str(_plot(summary, out / "corruptions.png")),
-                        "json": str(out / "corruptions.json")}
-    write_json(summary, out / "corruptions.json")
-    return summary
+    return write_outputs(summary, rows, out_dir, "corruptions", _plot)
 
 
 def _summary(rows: list[dict], dataset: str, embed: Embedder, n: int) -> dict:

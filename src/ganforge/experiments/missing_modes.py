@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ganforge.errors import ConfigError
-from ganforge.experiments.outputs import Panel, write_csv, write_json, write_panels
+from ganforge.experiments.outputs import Panel, write_outputs, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, inception_score
 
@@ -72,13 +72,7 @@ def missing_modes(dataset: str = "mnist", out_dir: str | Path = "missing-modes",
             log(f"n={n} repeat={r}: DDM {rows[-1]['ddm']:.4f} score {score:.3f}")
     reference = {"ddm": ddm(test_f, train_f), "score": inception_score(train_f, splits=10)[0], "size": total}
     summary = _summary(rows, reference, dataset, embed, n_test)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    summary["files"] = {"csv": str(write_csv(rows, out / "missing_modes.csv")),
-                        "png": str(_plot(summary, out / "missing_modes.png")),
-                        "json": str(out / "missing_modes.json")}
-    write_json(summary, out / "missing_modes.json")
-    return summary
+    return write_outputs(summary, rows, out_dir, "missing_modes", _plot)
 
 
 def _summary(rows: list[dict], reference: dict, dataset: str, embed: Embedder, n_test: int) -> dict:

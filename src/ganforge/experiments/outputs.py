@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,18 @@ def write_json(summary: dict[str, Any], path: Path) -> Path:
     """A JSON summary (NaN/Inf as null), written atomically."""
     write_bytes_atomic(Path(path), (json.dumps(_finite(summary), indent=2) + "\n").encode())
     return Path(path)
+
+
+def write_outputs(summary: dict[str, Any], rows: list[dict[str, Any]], out_dir: str | Path, stem: str,
+                  plot: Callable[[dict[str, Any], Path], Path]) -> dict[str, Any]:
+    """Write ``stem``.csv (the rows), ``stem``.png (``plot(summary, path)``) and ``stem``.json (the summary, its
+    ``files`` naming all three) into ``out_dir``, made if missing; return the summary."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary["files"] = {"csv": str(write_csv(rows, out / f"{stem}.csv")),
+                        "png": str(plot(summary, out / f"{stem}.png")), "json": str(out / f"{stem}.json")}
+    write_json(summary, out / f"{stem}.json")
+    return summary
 
 
 def _finite(value: Any) -> Any:
