@@ -19,28 +19,18 @@ def _check_same_shape(x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 def l1_reconstruction(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error mean(|x - y|).
+    """Mean absolute error mean(|x - y|) of a batch x (B, ...) and its reconstruction y (same shape).
 
-    Args:
-        x: a batch, (B, ...).
-        y: its reconstruction, same shape.
-
-    Returns:
-        A scalar (float32 under autocast).
+    Returns a scalar (float32 under autocast).
     """
     _check_same_shape(x, y)
     return F.l1_loss(x, y)
 
 
 def l2_reconstruction(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error mean((x - y)²).
+    """Mean squared error mean((x - y)²) of a batch x (B, ...) and its reconstruction y (same shape).
 
-    Args:
-        x: a batch, (B, ...).
-        y: its reconstruction, same shape.
-
-    Returns:
-        A scalar (float32 under autocast).
+    Returns a scalar (float32 under autocast).
     """
     _check_same_shape(x, y)
     return F.mse_loss(x, y)
