@@ -51,15 +51,8 @@ class FashionMnistSpec(IdxDatasetSpec):
     deb_source: DebSource = FASHION_DEB
     system_dir: Path = SYSTEM_DIR
 
-    def fetch(self, path: Path | None) -> Path:
-        """Make the ``.npz`` cache from ``path``, the installed package, or a downloaded ``.deb``.
-
-        Without ``path``, an existing cache is kept as it is (delete it to fetch again).
-        """
-        if path is not None:
-            return self.import_idx_dir(Path(path))
-        if self.present(None):
-            return self.location(None)
+    def download_into_cache(self) -> Path:
+        """Make the ``.npz`` cache from the installed package's IDX files, or else a downloaded ``.deb``."""
         if has_idx_files(self.system_dir):
             return self.import_idx_dir(self.system_dir)
         with tempfile.TemporaryDirectory(prefix="ganforge-fashion-") as tmp:

@@ -90,6 +90,19 @@ class IdxDatasetSpec(DatasetSpec):
                 f"{labels.shape}; delete it and run `{self.fetch_command(None)}`"
             )
 
+    def fetch(self, path: Path | None) -> Path:
+        """The ``.npz`` cache's folder: made from the IDX files in ``path``; without ``path`` an existing cache is
+        kept as it is (delete it to fetch again), else made from the official source (:meth:`download_into_cache`)."""
+        if path is not None:
+            return self.import_idx_dir(Path(path))
+        if self.present(None):
+            return self.location(None)
+        return self.download_into_cache()
+
+    def download_into_cache(self) -> Path:
+        """Get the official source, convert it into the cache and return the cache folder."""
+        raise NotImplementedError
+
     def import_idx_dir(self, directory: Path) -> Path:
         """Convert the four official IDX files in ``directory`` into the ``.npz`` cache.
 

