@@ -39,6 +39,20 @@ def test_every_variant_is_declared_once_with_tiny_settings(model):
         dataclasses.replace(spec, name=f"{model}-renamed")
 
 
+def test_every_module_with_a_spec_is_registered_without_a_list():
+    """A model is found from its own file: each ganforge.variants module that defines SPEC is registered."""
+    import importlib
+    import pkgutil
+
+    import ganforge.variants as package
+
+    found = {importlib.import_module(f"ganforge.variants.{m.name}").SPEC.name
+             for m in pkgutil.iter_modules(package.__path__)
+             if hasattr(importlib.import_module(f"ganforge.variants.{m.name}"), "SPEC")}
+    assert found == set(VARIANTS.names()) == {"aegan", "gan", "lapgan", "modnet", "ppgn", "stackgan", "wgan",
+                                              "wgan-gp"}
+
+
 def test_update_clears_gradients_then_steps_every_optimizer():
     a, b = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(2.0))
     a.grad = torch.tensor(100.0)  # a stale gradient is dropped, not accumulated

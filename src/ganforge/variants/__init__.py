@@ -1,8 +1,14 @@
-"""Model recipes: one small file per model, each a :class:`VariantSpec` registered once, in :data:`VARIANTS`."""
+"""Model recipes: one small file per model, each a :class:`VariantSpec` registered once, in :data:`VARIANTS`.
+
+Every module of this package that defines a module-level ``SPEC`` is a model and is registered when the
+package is imported (in sorted module order), so adding a model is adding its own file(s): no list here.
+"""
+
+import importlib
+import pkgutil
 
 from ganforge.config import MODEL_CONFIGS
 from ganforge.registry import Registry
-from ganforge.variants import aegan, gan, lapgan, modnet, ppgn, stackgan, wgan, wgan_gp
 from ganforge.variants.base import DataShape, StepContext, VariantSpec
 
 VARIANTS: Registry[VariantSpec] = Registry("model")
@@ -15,7 +21,9 @@ def register_variant(spec: VariantSpec) -> VariantSpec:
     return VARIANTS.register(spec.name, spec)
 
 
-for _module in (gan, wgan, wgan_gp, aegan, ppgn, modnet, lapgan, stackgan):
-    register_variant(_module.SPEC)
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+    _spec = getattr(importlib.import_module(f"{__name__}.{_info.name}"), "SPEC", None)
+    if isinstance(_spec, VariantSpec):
+        register_variant(_spec)
 
 __all__ = ["VARIANTS", "DataShape", "StepContext", "VariantSpec", "register_variant"]
