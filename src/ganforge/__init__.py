@@ -1,15 +1,25 @@
 """ganforge: train, sample and honestly evaluate generative adversarial networks.
 
-Public API (explicit re-exports; importing ganforge runs nothing heavy):
+Public API (explicit re-exports; ``import ganforge`` imports neither torch nor any model):
+    train, open_run, evaluate, OpenedRun: train a model, sample a run, measure samples from Python
+        (``ganforge.api``; loaded on first use).
+    metrics: the metric math on feature tensors (``ganforge.metrics``: ddm, fid, kid, ...; loaded on first use).
     Config, resolve_config: the typed experiment config (``ganforge.config``).
     GanforgeError, DataError, ConfigError, CheckpointError, TrainingError, RunFolderError: errors.
     Registry: the one registry class.
+
+The models (``ganforge.variants``, which imports torch) register their config sections the first time a config
+asks for one (``config.MODEL_CONFIGS.fill_on_first_use``), so every path that resolves a ``model`` section
+registers them first. The ``ganforge`` command imports them at once, under its Ctrl-C guard.
 """
 
+import importlib
 import os
 import signal
 import sys
 import threading
+import types
+from typing import Any
 
 
 def _started_by_cli() -> bool:
@@ -34,7 +44,7 @@ def _defer_ctrl_c() -> list[int] | None:
 
 _ctrl_c = _defer_ctrl_c()
 
-from ganforge import variants as _variants  # noqa: E402, F401  (registers every model's config)
+from ganforge.config import MODEL_CONFIGS as _MODEL_CONFIGS  # noqa: E402
 from ganforge.config import Config  # noqa: E402
 from ganforge.config import resolve as resolve_config  # noqa: E402
 from ganforge.errors import (  # noqa: E402
@@ -47,6 +57,16 @@ from ganforge.errors import (  # noqa: E402
 )
 from ganforge.registry import Registry  # noqa: E402
 
+
+def _register_models() -> None:
+    """Import ``ganforge.variants``: each model's module registers its spec and config section."""
+    import ganforge.variants  # noqa: F401
+
+
+_MODEL_CONFIGS.fill_on_first_use(_register_models)
+if _started_by_cli():
+    _register_models()  # the command needs them at once; Ctrl-C during torch's import stays one line
+
 if _ctrl_c is not None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if _ctrl_c:
@@ -55,15 +75,58 @@ if _ctrl_c is not None:
 
 __version__ = "0.1.0"
 
+class _TrainPackage(types.ModuleType):
+    """``ganforge.train`` is both the training subpackage and the API's ``train`` function: importing a submodule
+    (``ganforge.train.trainer``) sets the package as the attribute, so the package itself is made callable."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict:
+        """:func:`ganforge.api.train`: train a model from Python; returns the training summary."""
+        from ganforge.api import train
+
+        return train(*args, **kwargs)
+
+
+def _callable_train_package() -> None:
+    """Make ``ganforge.train`` (the subpackage: a docstring, no torch) callable as :func:`ganforge.api.train`."""
+    package = importlib.import_module("ganforge.train")
+    package.__class__ = _TrainPackage
+
+
+_callable_train_package()
+
+_LAZY = {"open_run": "ganforge.api", "evaluate": "ganforge.api",
+         "OpenedRun": "ganforge.api", "metrics": None, "api": None}
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: the Python API and the metric math load (with torch) when first used, not at ``import ganforge``."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY[name]
+    value = importlib.import_module(f"ganforge.{name}") if module is None else getattr(importlib.import_module(module),
+                                                                                       name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "CheckpointError",
     "Config",
     "ConfigError",
     "DataError",
     "GanforgeError",
+    "OpenedRun",
     "Registry",
     "RunFolderError",
     "TrainingError",
     "__version__",
+    "evaluate",
+    "metrics",
+    "open_run",
     "resolve_config",
+    "train",
 ]

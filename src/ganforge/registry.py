@@ -1,6 +1,8 @@
 """One :class:`Registry` class: named factories of one kind (datasets, nets, variants, metrics).
 
-Asking for an unknown name raises :class:`ConfigError` that lists the choices.
+Asking for an unknown name raises :class:`ConfigError` that lists the choices. A registry may be filled on first
+use: :meth:`Registry.fill_on_first_use` names a function (an import) run once before the first lookup, so a lower
+layer can ask for entries that a higher layer registers without importing it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._filler: Callable[[], object] | None = None
+
+    def fill_on_first_use(self, filler: Callable[[], object]) -> None:
+        """Run ``filler`` (which registers entries, such as importing the module that defines them) once, before
+        the first lookup (``get``, ``names``, ``in``, iteration, ``len``); not again if it succeeds."""
+        self._filler = filler
+
+    def _fill(self) -> None:
+        filler, self._filler = self._filler, None  # cleared first: the filler's own lookups must not recurse
+        if filler is None:
+            return
+        try:
+            filler()
+        except BaseException:
+            self._filler = filler  # an interrupted or failed fill is tried again at the next lookup
+            raise
 
     def register(self, name: str, obj: T | None = None) -> Callable[[T], T] | T:
         """Add ``obj`` under ``name``; without ``obj`` returns a decorator.
@@ -45,6 +63,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The entry named ``name``; an unknown name raises ConfigError listing the choices."""
+        self._fill()
         try:
             return self._entries[name]
         except KeyError:
@@ -53,13 +72,16 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """Registered names in sorted order."""
+        self._fill()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self._fill()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._fill()
         return len(self._entries)

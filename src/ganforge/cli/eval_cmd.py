@@ -9,8 +9,6 @@ from pathlib import Path
 
 from ganforge.errors import ConfigError
 
-DEFAULT_VAL_SIZE = 10000
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="DDM, IS, FID, KID, Parzen, memorization, modes of generated samples")
@@ -102,51 +100,22 @@ def _fake_samples(args: argparse.Namespace):
 
 def _request(args: argparse.Namespace, run_data):
     """The EvalRequest from --real/--dataset/--classifier/--val-size and the run's DataConfig (or None)."""
-    from ganforge.data import DATASETS
-    from ganforge.metrics.evaluate import EvalRequest
-    from ganforge.metrics.features import load_samples
+    from ganforge.metrics.eval_request import build_request
 
-    run_dataset = run_data.name if run_data is not None else None
-    real, real_range, split, dataset = None, None, "test", args.dataset or run_dataset
-    if args.real:
-        name, _, part = args.real.partition(":")
-        if name in DATASETS and not Path(args.real).exists():
-            dataset, split = name, part or "test"
-        else:
-            real, real_range = load_samples(args.real, pixel_range=_parse_range(args.pixel_range), limit=args.n)
-    if dataset is None and args.classifier:
-        from ganforge.train.classifier import load_classifier
-
-        dataset = load_classifier(args.classifier)[1].get("dataset")
-    if dataset is None:
-        raise ConfigError("say which dataset the samples imitate: --real DATASET[:split] (or --dataset D)")
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    grid = Path(args.json).with_name("nn_grid.png") if args.json else None
-    same = run_data is not None and dataset == run_dataset
-    return EvalRequest(dataset=dataset, metrics=metrics, n=args.n, embedding=args.embedding,
-                       classifier=args.classifier, real_split=split, real=real, real_pixel_range=real_range,
-                       seed=args.seed, data_path=run_data.path if same else None,
-                       feature_cache=False if args.no_cache else None, grid_path=grid, nn_train=args.nn_train,
-                       val_size=_val_size(args, split, run_data if same else None))
-
-
-def _val_size(args: argparse.Namespace, split: str, run_data) -> int:
-    """Training items held out as "val": --val-size, else the run's data.val_size, else 10000 (val split only)."""
-    if args.val_size is not None:
-        if args.val_size < 1:
-            raise ConfigError(f"--val-size must be at least 1, got {args.val_size}")
-        return args.val_size
-    if split != "val":
-        return 0
-    return run_data.val_size if run_data is not None and run_data.val_size > 0 else DEFAULT_VAL_SIZE
+    return build_request(args.real, metrics=metrics, n=args.n, seed=args.seed, embedding=args.embedding,
+                         classifier=args.classifier, dataset=args.dataset, pixel_range=_parse_range(args.pixel_range),
+                         val_size=args.val_size, run_data=run_data, feature_cache=False if args.no_cache else None,
+                         grid_path=Path(args.json).with_name("nn_grid.png") if args.json else None,
+                         nn_train=args.nn_train)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ganforge.data.cache import write_bytes_atomic
+    from ganforge.metrics.eval_request import check_n
     from ganforge.metrics.evaluate import evaluate, finite_or_none
 
-    if args.n < 10:
-        raise ConfigError(f"--n must be at least 10 (the inception-style score uses 10 splits), got {args.n}")
+    check_n(args.n)
     if args.all_checkpoints:
         return _all_checkpoints(args)
     samples, pixel_range, run_data = _fake_samples(args)

@@ -214,6 +214,19 @@ def load_samples(path: str | Path, *, pixel_range: PixelRange | None = None,
     return _as_samples(samples, stored or pixel_range, path, stored=stored is not None)
 
 
+def array_samples(x: np.ndarray, *, pixel_range: PixelRange | None = None) -> tuple[torch.Tensor, PixelRange | None]:
+    """Samples held in memory, checked as :func:`load_samples` checks a file's: (N, C, H, W) or (N, H, W) images
+    (uint8: 0..255; float: ``pixel_range`` required) or (N, 2) points.
+
+    Returns:
+        (samples (N, C, H, W) float32 (or (N, 2) points), pixel range (None for 2-D points)).
+    """
+    if x.ndim in (3, 4) and x.dtype != np.uint8 and pixel_range is None:
+        raise ConfigError("float image samples need their pixel range: pass pixel_range=(0, 1) or (-1, 1) "
+                          "(an opened run's .pixel_range)")
+    return _as_samples(x, pixel_range, Path("the array"))
+
+
 def _stored_range(archive, keys: list[str], path: Path) -> PixelRange | None:
     """The .npz's "pixel_range" (low, high), or None when absent or None (toy points, saved as an object)."""
     if "pixel_range" not in keys:
