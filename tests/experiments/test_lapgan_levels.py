@@ -86,3 +86,27 @@ def test_a_run_of_another_model_is_one_line(env, tmp_path, capsys):
     assert cli_main(["experiment", "lapgan-levels", "--run", str(tmp_path / "gan"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs a lapgan run" in err[0]
+
+
+def test_ema_scores_the_ema_generator_and_is_refused_without_one(env, tmp_path, capsys):
+    run = tmp_path / "ema"
+    with private_mnist_cache(tmp_path), one_thread():
+        assert cli_main(["train", "--preset", "lapgan-mnist", *TINY, "--set", "train.ema=0.5", "--out", str(run)]) == 0
+        out = tmp_path / "out"
+        assert cli_main(["experiment", "lapgan-levels", "--run", str(run), "--ema", "--n", "30", "--n-reference",
+                         "200", "--k", "3", "--classifier", str(env / "clf"), "--out", str(out), "--seed", "4"]) == 0
+        summary = json.loads((out / "lapgan_levels.json").read_text())
+        opened = open_run(run)
+        with torch.no_grad():
+            levels = sample_levels(opened.nets_for_sampling(True), opened.cfg, 30,
+                                   generator=torch.Generator().manual_seed(4))
+        train_x, train_y, _, _ = load_real("mnist", "train", 200, 4)
+        labels = knn_labels(levels[2], gaussian_pyramid(train_x.float(), 3, opened.cfg.model.blur_sigma)[2], train_y, 3)
+        expected = class_coverage(torch.nn.functional.one_hot(labels, 10).float())
+        assert summary["ema"] is True
+        assert summary["rows"][5]["kl_to_uniform"] == pytest.approx(expected["kl_to_uniform"], rel=1e-9, abs=1e-12)
+        capsys.readouterr()
+        assert cli_main(["experiment", "lapgan-levels", "--run", str(env / "plain"), "--ema", "--out",
+                         str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no EMA generator" in err[0]

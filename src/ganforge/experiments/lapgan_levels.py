@@ -84,9 +84,10 @@ def level_scores(levels: list[torch.Tensor], asked: torch.Tensor | None, real: d
 
 
 def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: int = 0, classifier: str | None = None,
-                  n_reference: int = 10000, k_neighbours: int = 5, log: Callable[[str], None] = print,
-                  ) -> dict[str, Any]:
-    """Score every level of ``run`` (module docstring) and write OUT's files; returns the JSON summary."""
+                  n_reference: int = 10000, k_neighbours: int = 5, ema: bool = False,
+                  log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Score every level of ``run`` (module docstring; ``ema``: its EMA generator) and write OUT's files; returns
+    the JSON summary."""
     if n < 10 or n_reference < k_neighbours or k_neighbours < 1:
         raise ConfigError(f"need --n >= 10, --k >= 1 and --n-reference >= --k; got {n}, {k_neighbours}, "
                           f"{n_reference}")
@@ -96,7 +97,8 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     m, gen = opened.cfg.model, torch.Generator().manual_seed(seed)
     asked = torch.arange(n) % 10 if m.conditional else None
     with torch.no_grad():
-        levels = [x.cpu() for x in sample_levels(opened.nets, opened.cfg, n, generator=gen, labels=asked)]
+        nets = opened.nets_for_sampling(ema)
+        levels = [x.cpu() for x in sample_levels(nets, opened.cfg, n, generator=gen, labels=asked)]
     embed = Embedder.load(opened.cfg.data.name, classifier, "logits")
     train_x, train_y, pixel_range, _ = load_real(opened.cfg.data.name, "train", n_reference, seed)
     test_x, test_y, _, _ = load_real(opened.cfg.data.name, "test", n, seed)
@@ -106,7 +108,7 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     grid = save_grid(levels_figure([x[:10] for x in levels]), out / "levels.png", nrow=10, pixel_range=pixel_range)
-    summary = {"experiment": "lapgan-levels", "run": str(run), "step": opened.step, "n": n, "seed": seed,
+    summary = {"experiment": "lapgan-levels", "run": str(run), "step": opened.step, "n": n, "seed": seed, "ema": ema,
                "conditional": bool(m.conditional), "k_neighbours": k_neighbours, "n_reference": n_reference,
                "classifier": embed.meta.get("dir"), "rows": rows,
                "files": {"csv": str(write_csv(rows, out / "lapgan_levels.csv")), "png": str(grid),
