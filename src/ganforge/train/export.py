@@ -1,10 +1,11 @@
 """``ganforge export RUN OUT``: a trained run as a folder another person can use without the training run.
 
 The export folder is a minimal run folder: ``checkpoints/<step>/`` holds only the nets generation needs
-(``spec.sample_nets``, the EMA copies written as the plain nets when the run has them) and the frozen
-classifiers the model builds on, with no optimizer state; its meta carries the config (``train.ema`` 0: the
-EMA weights are the weights), the data shape, the frozen classifiers' records and an ``export`` record naming
-the nets it holds. :func:`ganforge.train.run.open_run` loads it as any run (only the exported nets), so
+(``spec.sample_nets``, the EMA copies written as the plain nets when the run has them) and the nets training
+does not update (the frozen classifiers the model builds on, ModNet's record), with no optimizer state; its
+meta carries the config (``train.ema`` 0: the EMA weights are the weights), the data shape, the frozen
+classifiers' records and an ``export`` record naming the nets it holds. :func:`ganforge.train.run.open_run`
+loads it as any run (only the exported nets), so
 ``ganforge sample --run OUT`` and ``ganforge.open_run(OUT)`` work on it; nothing is unpickled. Beside it:
 ``config.json`` (the config) and ``README.md`` (the model card, :mod:`ganforge.train.model_card`).
 """
@@ -54,9 +55,9 @@ def export_run(run_dir: str | Path, out: str | Path, *, step: int | None = None)
 
 
 def _write_checkpoint(run: Run, meta: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Save the sample nets (EMA copies when present) and frozen classifiers; returns the exported config."""
+    """Save the sample nets (EMA copies when present) and the fixed nets; returns the exported config."""
     weights = run.nets_for_sampling(bool(run.ema))
-    names = [*run.spec.sample_nets, *(k for k, v in run.nets.items() if hasattr(v, "frozen_build"))]
+    names = [*run.spec.sample_nets, *(k for k, v in run.nets.items() if _fixed(v))]
     modules = {name: weights[name] for name in dict.fromkeys(names)}
     device = run.cfg.train.device if run.cfg.train.device in ("auto", "cpu") else "auto"
     cfg = dataclasses.replace(run.cfg, train=dataclasses.replace(run.cfg.train, ema=0.0, device=device))
@@ -67,6 +68,12 @@ def _write_checkpoint(run: Run, meta: dict[str, Any], folder: Path) -> dict[str,
              EXPORT_KEY: record}
     ckpt.save_checkpoint(folder, run.step, modules=modules, optimizers={}, meta=saved, keep_last=None)
     return config
+
+
+def _fixed(net) -> bool:
+    """A net training does not update (a frozen classifier, ModNet's record of training images): generation or a
+    sampling mode may read it, and it is small beside the critic, which is left out."""
+    return not any(p.requires_grad for p in net.parameters())
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
