@@ -125,3 +125,13 @@ def test_the_split_is_the_runs_dataset_in_its_pixel_range(runs):
     run = open_run(runs / "modnet")
     want = load_dataset("mnist", "test", path=str(runs / "idx"), pixel_range=(-1.0, 1.0))
     assert torch.equal(run.split("test").images, want.images) and run.pixel_range == (-1.0, 1.0)
+
+
+@pytest.mark.parametrize("model", sorted(FROZEN))
+def test_an_export_samples_without_the_classifier_folder(runs, model, tmp_path):
+    """``ganforge export`` carries the frozen classifiers' records and weights: the export needs no folder."""
+    expected = session_samples(runs / model, 5, 1, False)
+    assert cli_main(["export", str(runs / model), str(tmp_path / "out")]) == 0
+    with classifier_folder_moved(runs):
+        run = open_run(tmp_path / "out")
+        assert torch.equal(run.generate(5, generator=torch.Generator().manual_seed(1)), expected)

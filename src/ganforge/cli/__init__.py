@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         demo_cmd,
         eval_cmd,
         experiment_cmd,
+        export_cmd,
         modnet_cmd,
         report_cmd,
         sample_cmd,
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (data_cmd, config_cmd, train_cmd, sample_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd,
-                   modnet_cmd):
+                   modnet_cmd, export_cmd):
         module.register(sub)
     return parser
 

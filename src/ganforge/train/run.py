@@ -32,7 +32,9 @@ from ganforge.train.runtime import select_device
 from ganforge.train.session import EMA_PREFIX, build_nets, fit_to_data, planned_shapes, read_config, saved_data_shape
 from ganforge.variants import DataShape, VariantSpec
 
-NO_EMA = "this run has no EMA generator (train.ema was 0); drop --ema"
+NO_EMA = ("this run has no EMA generator (train.ema was 0, or an export, whose weights already are the EMA's); "
+          "drop --ema")
+EXPORT_KEY = "export"  # checkpoint meta of a `ganforge export` folder: {"nets": [the nets it holds], ...}
 
 
 @dataclass
@@ -123,15 +125,42 @@ def open_run(run_dir: str | Path, *, step: int | None = None) -> Run:
     data_shape = saved_data_shape(meta, path)
     cfg = fit_to_data(read_config(path), data_shape)
     builds = meta.get("frozen_classifiers")
+    exported = _exported_nets(meta, path)
     with builds_from_checkpoint(builds if isinstance(builds, dict) else {}):
-        ckpt.check_shapes(path, planned_shapes(cfg, data_shape))
+        planned = planned_shapes(cfg, data_shape)
+        if exported is not None:
+            _check_exported(exported, planned, path)
+            planned = {name: planned[name] for name in exported}
+        ckpt.check_shapes(path, planned)
         spec, nets = build_nets(cfg, data_shape, select_device(cfg.train.device))
+    if exported is not None:  # an export holds the sample nets (and frozen classifiers) only
+        nets = {name: nets[name] for name in exported}
     ema = {name: make_ema(nets[name]) for name in spec.sample_nets} if cfg.train.ema > 0 else {}
     loaded = ckpt.load_weights(path, {**nets, **{EMA_PREFIX + k: v for k, v in ema.items()}})
     for net in [*nets.values(), *ema.values()]:
         net.eval()
     torch.manual_seed(cfg.train.seed + 1)  # the global RNG as a training session leaves it (for bit-equal sampling)
     return Run(run_dir, cfg, spec, data_shape, nets, ema, int(loaded["step"]))
+
+
+def _exported_nets(meta: dict, path: Path) -> list[str] | None:
+    """The nets an export's checkpoint holds (None for a training run's checkpoint, which holds every net)."""
+    record = meta.get(EXPORT_KEY)
+    if record is None:
+        return None
+    nets = record.get("nets") if isinstance(record, dict) else None
+    if not isinstance(nets, list) or not nets or not all(isinstance(name, str) for name in nets):
+        raise CheckpointError(f"checkpoint {path} has a damaged {EXPORT_KEY!r} record in its state.json; export "
+                              "the run again (ganforge export RUN OUT)")
+    return nets
+
+
+def _check_exported(names: list[str], planned: dict, path: Path) -> None:
+    """Refuse an export naming a net its model does not build."""
+    unknown = [name for name in names if name not in planned]
+    if unknown:
+        raise CheckpointError(f"export {path} names net {unknown[0]!r}, which its model does not build; export "
+                              "the run again with this ganforge")
 
 
 def checkpoint_path(run_dir: Path, step: int | None) -> Path:
