@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +16,8 @@ from ganforge.metrics import fid, gaussian_stats
 from ganforge.metrics.features import embed
 from ganforge.metrics.self_check import self_check
 from ganforge.nets import MNISTClassifier
+from helpers.cli_checks import one_line_error
+from helpers.eval_fixtures import ONE_THREAD_ENV, tiny_classifier
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -60,3 +67,23 @@ def test_too_few_samples_for_the_feature_dimension_is_one_line(net, images):
         self_check(net, images[:64], (-1.0, 1.0), embedding="prelogits")  # D = 64
     message = str(err.value)
     assert "\n" not in message and "N > D" in message and "got N=64 for D=64" in message and "--n 65" in message
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ganforge", "evaluate", "--self-check", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **ONE_THREAD_ENV, **(env or {})})
+
+
+def test_cli_self_check_on_toy_points_prints_passing_checks():
+    result = _cli("--real", "ring8", "--n", "300")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["pass"] and data["embedding"] == "identity" and data["n"] == 300
+    assert data["checks"]["fid_self"]["fid"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_cli_self_check_refuses_too_few_samples_in_one_line(tmp_path):
+    classifier = tmp_path / "classifier"
+    tiny_classifier(classifier, steps=2)
+    result = _cli("--real", "mnist", "--n", "20", "--embedding", "prelogits", "--classifier", str(classifier))
+    one_line_error(result, "N > D", "got N=20 for D=", "--embedding logits")
