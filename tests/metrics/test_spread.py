@@ -72,3 +72,19 @@ def test_fid_needs_more_samples_than_dimensions():
 def test_bootstrap_needs_two_resamples():
     with pytest.raises(ConfigError, match="at least 2 resamples"):
         bootstrap_std(lambda x: {"m": float(x.mean())}, {"x": torch.zeros(3, 1)}, resamples=1)
+
+
+def test_evaluate_reports_spreads_and_counts_beside_unchanged_headlines():
+    from ganforge.data import load_dataset
+    from ganforge.metrics.evaluate import EvalRequest, evaluate
+
+    fake = load_dataset("ring8", "test", n=300, seed=7).images
+    out = evaluate(fake, None, EvalRequest(dataset="ring8", n=300, metrics=("ddm", "fid", "kid")))
+    for role in ("fake", "baseline_train"):
+        entry = out[role]
+        assert entry["fid_spread_method"] == entry["ddm_spread_method"] == "bootstrap"
+        assert entry["fid_resamples"] == entry["ddm_resamples"] == 10
+        assert entry["fid_std"] > 0 and entry["ddm_std"] > 0 and entry["kid_std"] > 0
+        assert (entry["n_fake"], entry["n_real"]) == (300, out["n_test"])
+    assert out["fake"]["ddm_relative_std"] > 0
+    assert out["fake"]["ddm_sum"] == pytest.approx(out["fake"]["ddm"] + out["fake"]["ddm_relative"], rel=1e-12)
