@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     fake = ev.add_mutually_exclusive_group(required=True)
     fake.add_argument("--run", help="run folder: draw samples from its generator")
     fake.add_argument("--fake", help="samples: .npy, .npz (key 'samples' or 'images') or a folder of images")
+    fake.add_argument("--self-check", action="store_true", help="check FID/KID on the --real set against itself: "
+                      "≈ 0, features independent of the batch size, float64 statistics (exit 1 if a check fails)")
     ev.add_argument("--ema", action="store_true", help="with --run: use the EMA generator")
     ev.add_argument("--step", type=int, help="with --run: checkpoint step (default: latest)")
     ev.add_argument("--all-checkpoints", action="store_true",
@@ -116,6 +118,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ganforge.metrics.evaluate import evaluate, finite_or_none
 
     check_n(args.n)
+    if args.self_check:
+        return _self_check(args)
     if args.all_checkpoints:
         return _all_checkpoints(args)
     samples, pixel_range, run_data = _fake_samples(args)
@@ -144,4 +148,32 @@ def _all_checkpoints(args: argparse.Namespace) -> int:
     if args.json:
         write_bytes_atomic(Path(args.json), (text + "\n").encode())
     print(text)
+    return 0
+
+
+def _self_check(args: argparse.Namespace) -> int:
+    """``--self-check``: :func:`ganforge.metrics.self_check.self_check` on n items of the --real set."""
+    from ganforge.data import DATASETS
+    from ganforge.metrics.features import load_real
+    from ganforge.metrics.self_check import self_check
+
+    if args.ema or args.step is not None or args.all_checkpoints:
+        raise ConfigError("--ema, --step and --all-checkpoints apply to --run only; drop them with --self-check")
+    req = _request(args, None)
+    if req.real is not None:
+        images, pixel_range = req.real, req.real_pixel_range
+    else:
+        images, _, pixel_range, _ = load_real(req.dataset, req.real_split, req.n, req.seed, val_size=req.val_size)
+    embedding, net = ("identity", None) if not DATASETS.get(req.dataset).pixels else (req.embedding, None)
+    if embedding != "identity":
+        from ganforge.train.classifier import load_classifier
+
+        net = load_classifier(req.classifier or req.dataset)[0]
+    result = {"real": args.real, "dataset": req.dataset,
+              **self_check(net, images[:req.n], pixel_range, embedding=embedding, seed=req.seed)}
+    print(json.dumps(result, indent=2))
+    if not result["pass"]:
+        failed = ", ".join(k for k, c in result["checks"].items() if not c["pass"])
+        print(f"self-check failed: {failed}", file=sys.stderr)
+        return 1
     return 0

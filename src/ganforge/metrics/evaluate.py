@@ -10,9 +10,11 @@ modes), ``real_test`` holds IS and modes of the real test set. Sets: n generated
 (all of them when the split is smaller, with a note), n training items (a seeded subset), plus 1000 more
 training items as the Parzen validation set (σ chosen there on logspace(-1, 0, 10) for [0, 1] pixels,
 logspace(-3, 0, 13) for toy points). Parzen works in pixel space ([0, 1]) or on raw toy points. KID uses
-100 subsets of min(1000, n/2) rows (n/2 so that small sets still give distinct subsets). ``nn`` compares
-pixel and feature neighbours in the whole training split (or ``nn_train`` items) and writes a grid of 32
-samples beside their pixel neighbours.
+100 subsets of min(1000, n/2) rows (n/2 so that small sets still give distinct subsets). DDM and FID carry a
+bootstrap std over 10 resamples of every set (``ganforge.metrics.spread``; FID needs n > feature dims), and
+DDM, FID and KID entries their sample counts ``n_fake`` (generated or training rows) and ``n_real`` (test rows).
+``nn`` compares pixel and feature neighbours in the whole training split (or ``nn_train`` items) and writes
+a grid of 32 samples beside their pixel neighbours.
 
 2-D toy runs: the embedding is "identity" (raw points); IS and nn need a classifier and are skipped with a
 note; modes uses the mixture's centres and σ (ring8, grid25).
@@ -30,7 +32,7 @@ import torch
 
 from ganforge.data import DATASETS, toy_mode_centers
 from ganforge.errors import ConfigError
-from ganforge.metrics import ddm_summary, fid, inception_score, kid, parzen_log_likelihood, parzen_select_sigma
+from ganforge.metrics import inception_score, kid, parzen_log_likelihood, parzen_select_sigma
 from ganforge.metrics.features import (
     convert_range,
     default_feature_cache,
@@ -40,6 +42,7 @@ from ganforge.metrics.features import (
 )
 from ganforge.metrics.memorization import memorization, neighbour_pairs
 from ganforge.metrics.modes import class_coverage, toy_mode_coverage
+from ganforge.metrics.spread import ddm_with_spread, fid_with_spread
 from ganforge.train.classifier import load_classifier
 
 METRIC_NAMES = ("ddm", "is", "fid", "kid", "parzen", "nn", "modes")
@@ -161,14 +164,11 @@ class EvalSets:
 
 
 def _ddm(s: EvalSets) -> dict:
-    out = ddm_summary(s.features("train"), s.features("test"), s.features("fake"))
-    fake = {k: out[k] for k in ("ddm", "ddm_relative", "ddm_sum")}
-    return {"fake": fake, "baseline_train": {"ddm": out["ddm_train"]}}
+    return ddm_with_spread(s.features("train"), s.features("test"), s.features("fake"), seed=s.req.seed)
 
 
 def _fid(s: EvalSets) -> dict:
-    test = s.features("test")
-    return {"fake": {"fid": fid(test, s.features("fake"))}, "baseline_train": {"fid": fid(test, s.features("train"))}}
+    return fid_with_spread(s.features("test"), s.features("fake"), s.features("train"), seed=s.req.seed)
 
 
 def _kid(s: EvalSets) -> dict:
@@ -177,7 +177,8 @@ def _kid(s: EvalSets) -> dict:
     out = {}
     for role, which in (("fake", "fake"), ("baseline_train", "train")):
         mean, std = kid(test, s.features(which), subsets=100, subset_size=m, seed=s.req.seed)
-        out[role] = {"kid": mean, "kid_std": std, "kid_subset_size": m}
+        out[role] = {"kid": mean, "kid_std": std, "kid_subset_size": m, "kid_subsets": 100,
+                     "n_fake": len(s.features(which)), "n_real": len(test)}
     return out
 
 
@@ -185,7 +186,7 @@ def _is(s: EvalSets) -> dict:
     out = {}
     for role, which in (("fake", "fake"), ("baseline_train", "train"), ("real_test", "test")):
         mean, std = inception_score(s.features(which, "logits"), splits=10)
-        out[role] = {"is": mean, "is_std": std}
+        out[role] = {"is": mean, "is_std": std, "is_splits": 10, "is_n": len(s.features(which, "logits"))}
     return out
 
 
