@@ -46,9 +46,8 @@ def test_every_module_with_a_spec_is_registered_without_a_list():
 
     import ganforge.variants as package
 
-    found = {importlib.import_module(f"ganforge.variants.{m.name}").SPEC.name
-             for m in pkgutil.iter_modules(package.__path__)
-             if hasattr(importlib.import_module(f"ganforge.variants.{m.name}"), "SPEC")}
+    modules = [importlib.import_module(f"ganforge.variants.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
+    found = {module.SPEC.name for module in modules if hasattr(module, "SPEC")}
     assert found == set(VARIANTS.names())
     assert {"aegan", "gan", "lapgan", "modnet", "ppgn", "stackgan", "wgan", "wgan-gp"} <= found  # none lost
 
