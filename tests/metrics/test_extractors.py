@@ -212,7 +212,7 @@ def ganforge_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
                           timeout=120, env={**os.environ, **ONE_THREAD_ENV, **env})
 
 
-def test_cli_features_equal_the_api_and_a_missing_file_is_one_line(tiny_mnist, fake, tmp_path):
+def test_cli_features_equal_the_api_self_check_and_a_missing_file_is_one_line(tiny_mnist, fake, tmp_path):
     path, samples = save_script(tmp_path / "phi.pt"), tmp_path / "fake.npy"
     np.save(samples, fake.numpy())
     common = ["--fake", str(samples), "--pixel-range=0,1", "--real", "mnist:test", "--metrics", "fid,kid",
@@ -223,6 +223,9 @@ def test_cli_features_equal_the_api_and_a_missing_file_is_one_line(tiny_mnist, f
     api = ganforge.evaluate(fake, real="mnist:test", metrics=("fid", "kid"), n=N, pixel_range=(0.0, 1.0),
                             features=path)
     assert json.loads(done.stdout) == json.loads(json.dumps(api))
+    check = ganforge_cli("--self-check", "--real", "mnist:test", "--n", str(N), "--features", str(path), env=env)
+    assert check.returncode == 0 and json.loads(check.stdout)["embedding"] == "features", check.stderr
+    assert json.loads(check.stdout)["feature_dim"] == 4
     missing = ganforge_cli(*common, "--features", str(tmp_path / "nope.pt"), env=env)
     lines = missing.stderr.strip().splitlines()
     assert missing.returncode == 2 and len(lines) == 1 and "Traceback" not in missing.stderr, missing.stderr
