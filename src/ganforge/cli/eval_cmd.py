@@ -29,7 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(default: the run's data.val_size, else 10000)")
     ev.add_argument("--metrics", default="ddm,is,fid,kid", help="comma list of ddm,is,fid,kid,parzen,nn,modes")
     ev.add_argument("--n", type=int, default=10000, help="samples per set (generated, real, training baseline)")
-    ev.add_argument("--embedding", default="logits", choices=("logits", "prelogits", "hypercolumns", "identity"))
+    ev.add_argument("--embedding", choices=("logits", "prelogits", "hypercolumns", "identity"),
+                    help="where the classifier's features are read (default: logits)")
+    ev.add_argument("--features", metavar="SPEC", help="your feature extractor instead of the classifier's embedding "
+                    "(ddm, fid, kid, nn): a TorchScript file or pkg.module:function returning an nn.Module; it gets "
+                    "float32 (N, C, H, W) images in [0, 1] and returns (N, D); is and modes keep the classifier")
     ev.add_argument("--classifier", help="classifier folder (default: the dataset's cached classifier)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the samples, real subsets and KID subsets")
     ev.add_argument("--nn-train", type=int, help="nn: training items searched (default: the whole split)")
@@ -106,7 +110,8 @@ def _request(args: argparse.Namespace, run_data):
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     return build_request(args.real, metrics=metrics, n=args.n, seed=args.seed, embedding=args.embedding,
-                         classifier=args.classifier, dataset=args.dataset, pixel_range=_parse_range(args.pixel_range),
+                         classifier=args.classifier, features=args.features, dataset=args.dataset,
+                         pixel_range=_parse_range(args.pixel_range),
                          val_size=args.val_size, run_data=run_data, feature_cache=False if args.no_cache else None,
                          grid_path=Path(args.json).with_name("nn_grid.png") if args.json else None,
                          nn_train=args.nn_train)
@@ -118,6 +123,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ganforge.metrics.evaluate import evaluate, finite_or_none
 
     check_n(args.n)
+    if args.features:  # loaded (and checked against the other flags) before any sample is drawn
+        from ganforge.metrics.eval_request import resolve_features
+
+        args.features, args.embedding = resolve_features(args.features, args.embedding, args.classifier,
+                                                         [m.strip() for m in args.metrics.split(",")])
     if args.self_check:
         return _self_check(args)
     if args.all_checkpoints:
@@ -154,6 +164,7 @@ def _all_checkpoints(args: argparse.Namespace) -> int:
 def _self_check(args: argparse.Namespace) -> int:
     """``--self-check``: :func:`ganforge.metrics.self_check.self_check` on n items of the --real set."""
     from ganforge.data import DATASETS
+    from ganforge.metrics.extractors import check_features
     from ganforge.metrics.features import load_real
     from ganforge.metrics.self_check import self_check
 
@@ -164,8 +175,10 @@ def _self_check(args: argparse.Namespace) -> int:
         images, pixel_range = req.real, req.real_pixel_range
     else:
         images, _, pixel_range, _ = load_real(req.dataset, req.real_split, req.n, req.seed, val_size=req.val_size)
-    embedding, net = ("identity", None) if not DATASETS.get(req.dataset).pixels else (req.embedding, None)
-    if embedding != "identity":
+    toy = not DATASETS.get(req.dataset).pixels
+    check_features(req.features, req.embedding, toy=toy, dataset=req.dataset)
+    embedding, net = ("identity", None) if toy else (req.embedding, req.features)
+    if embedding not in ("identity", "features"):
         from ganforge.train.classifier import load_classifier
 
         net = load_classifier(req.classifier or req.dataset)[0]

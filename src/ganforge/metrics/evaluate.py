@@ -16,6 +16,9 @@ DDM, FID and KID entries their sample counts ``n_fake`` (generated or training r
 ``nn`` compares pixel and feature neighbours in the whole training split (or ``nn_train`` items) and writes
 a grid of 32 samples beside their pixel neighbours.
 
+A user's extractor (``features``; ``metrics/extractors.py``) replaces the classifier's embedding in DDM, FID,
+KID and nn's feature neighbours; IS and modes need class logits and keep the domain classifier.
+
 2-D toy runs: the embedding is "identity" (raw points); IS and nn need a classifier and are skipped with a
 note; modes uses the mixture's centres and σ (ring8, grid25).
 """
@@ -33,13 +36,8 @@ import torch
 from ganforge.data import DATASETS, toy_mode_centers
 from ganforge.errors import ConfigError
 from ganforge.metrics import inception_score, kid, parzen_log_likelihood, parzen_select_sigma
-from ganforge.metrics.features import (
-    convert_range,
-    default_feature_cache,
-    feature_cache_path,
-    load_real,
-    real_features,
-)
+from ganforge.metrics.extractors import FEATURES, check_features
+from ganforge.metrics.features import convert_range, default_feature_cache, feature_cache_path, load_real, real_features
 from ganforge.metrics.memorization import memorization, neighbour_pairs
 from ganforge.metrics.modes import class_coverage, toy_mode_coverage
 from ganforge.metrics.spread import ddm_with_spread, fid_with_spread
@@ -60,8 +58,10 @@ class EvalRequest:
         dataset: the real dataset (its test/train splits and, by default, its cached classifier).
         metrics: names from ``METRIC_NAMES``.
         n: samples per set (generated, test, training baseline).
-        embedding: "logits", "prelogits", "hypercolumns" or "identity".
+        embedding: "logits", "prelogits", "hypercolumns", "identity", or "features" with ``features``.
         classifier: a classifier folder; None = the dataset's default (``ganforge classifier train``).
+        features: a :class:`~ganforge.metrics.extractors.FeatureExtractor` (embedding "features"): it replaces
+            the classifier in ddm, fid, kid and nn; is and modes still use the classifier.
         real_split: the split compared against ("test"; "train" works too).
         real: (M, C, H, W) images to use instead of the split (``--real PATH``), with ``real_pixel_range``.
         seed: seeds the real subsets and KID's subset draws.
@@ -78,6 +78,7 @@ class EvalRequest:
     n: int = 10000
     embedding: str = "logits"
     classifier: str | None = None
+    features: Any = None
     real_split: str = "test"
     real: torch.Tensor | None = None
     real_pixel_range: tuple[float, float] | None = None
@@ -122,7 +123,9 @@ class EvalSets:
 
     def _classifier(self) -> tuple[Any, dict | None]:
         req = self.req
-        needs = {"is", "nn", "modes"} | ({"ddm", "fid", "kid"} if req.embedding != "identity" else set())
+        check_features(req.features, req.embedding, toy=self.toy, dataset=req.dataset)
+        needs = {"is", "modes"} | ({"nn"} if req.features is None else set()) | (
+            {"ddm", "fid", "kid"} if req.embedding not in ("identity", FEATURES) else set())
         if self.toy:
             if req.embedding != "identity":
                 req.notes.append(f"{req.dataset} holds 2-D points: embedding 'identity' (raw points) is used")
@@ -152,10 +155,11 @@ class EvalSets:
             folder = default_feature_cache() if cache in (None, True) else Path(cache)
             split = split or (self.req.real_split if which == "test" else "train")
             split += f"-heldout{self.req.val_size}" if self.req.val_size and split != "test" else ""
+            sha = self.req.features.sha256 if embedding == FEATURES else self.meta["sha256"]
             cache_file = feature_cache_path(folder, dataset=self.req.dataset, split=split, n=n, seed=self.req.seed,
-                                            embedding=embedding, classifier_sha=self.meta["sha256"],
-                                            data_path=self.req.data_path)
-        return real_features(self.classifier, images, self.ranges[which], cache_file=cache_file, embedding=embedding)
+                                            embedding=embedding, classifier_sha=sha, data_path=self.req.data_path)
+        net = self.req.features if embedding == FEATURES else self.classifier
+        return real_features(net, images, self.ranges[which], cache_file=cache_file, embedding=embedding)
 
     def pixels01(self, which: str) -> torch.Tensor:
         """(N, D) set ``which`` flattened, images mapped to [0, 1] (toy points unchanged)."""
@@ -249,7 +253,8 @@ def evaluate(fake: torch.Tensor, fake_pixel_range: tuple[float, float] | None, r
 
     Returns:
         {"fake": {...}, "baseline_train": {...}, "real_test": {...}, "n", "n_test", "dataset", "real",
-        "embedding", "classifier": {...} or None, "metrics", "seed", "notes"}; JSON-able.
+        "embedding", "classifier": {...} or None, "features": {"spec", "kind", "sha256"} or None, "metrics",
+        "seed", "notes"}; JSON-able.
     """
     unknown = [m for m in req.metrics if m not in RUNNERS]
     if unknown:
@@ -264,7 +269,8 @@ def evaluate(fake: torch.Tensor, fake_pixel_range: tuple[float, float] | None, r
             result[role].update(values)
     return {**result, "n": req.n, "n_test": len(sets.images["test"]), "dataset": req.dataset,
             "real": "PATH" if req.real is not None else f"{req.dataset}:{req.real_split}",
-            "embedding": req.embedding, "classifier": _classifier_summary(sets.meta), "metrics": list(req.metrics),
+            "embedding": req.embedding, "classifier": _classifier_summary(sets.meta),
+            "features": req.features.summary() if req.features is not None else None, "metrics": list(req.metrics),
             "seed": req.seed, "notes": req.notes}
 
 

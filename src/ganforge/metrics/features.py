@@ -11,9 +11,10 @@
 
 Images are converted from their own pixel range to the classifier's (``classifier.pixel_range``, set by
 ``load_classifier``; [-1, 1] if absent) before the forward pass, so a sigmoid generator's [0, 1] samples and
-a tanh generator's [-1, 1] samples meet the same classifier. Features of real splits are cached as ``.npz``
-(no pickle) under ``<data cache>/features/``, keyed by dataset, split, n, seed, embedding and the
-classifier's sha256.
+a tanh generator's [-1, 1] samples meet the same classifier. ``features``: a user's extractor in place of the
+classifier (``ganforge.metrics.extractors``, ``--features``; it receives [0, 1] images). Features of real splits
+are cached as ``.npz`` (no pickle) under ``<data cache>/features/``, keyed by dataset, split, n, seed, embedding
+and the sha256 of the classifier or extractor.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ganforge.data.cache import save_npz_atomic
 from ganforge.data.imagefolder import read_image
 from ganforge.data.input_files import regular_file
 from ganforge.errors import ConfigError
+from ganforge.metrics.extractors import FEATURES, FeatureExtractor
 
 EMBEDDINGS = ("logits", "prelogits", "hypercolumns", "identity")
 PixelRange = tuple[float, float]
@@ -64,9 +66,10 @@ def embed(classifier: nn.Module | None, images: torch.Tensor, *, embedding: str 
     """Features φ(x) of every image, in batches, with the classifier in eval mode and no gradients.
 
     Args:
-        classifier: a domain classifier (``activations``, ``input_shape``, ``pixel_range``); None for "identity".
+        classifier: a domain classifier (``activations``, ``input_shape``, ``pixel_range``); None for "identity";
+            a :class:`~ganforge.metrics.extractors.FeatureExtractor` for "features".
         images: (N, C, H, W) images in ``pixel_range``, or (N, D) toy points (identity only).
-        embedding: "logits", "prelogits", "hypercolumns" or "identity".
+        embedding: "logits", "prelogits", "hypercolumns", "identity" or "features" (a user's extractor).
         batch_size: images per forward pass; does not change the result beyond float32 rounding.
         pixel_range: the images' (low, high); None means the classifier's own range (identity: keep values).
 
@@ -76,6 +79,10 @@ def embed(classifier: nn.Module | None, images: torch.Tensor, *, embedding: str 
     if embedding == "identity":
         x = images if pixel_range is None else convert_range(images, pixel_range, (0.0, 1.0))
         return x.detach().reshape(len(x), -1).float().cpu()
+    if embedding == FEATURES:  # a user's extractor (``--features``) in place of the classifier
+        if not isinstance(classifier, FeatureExtractor):
+            raise ConfigError("embedding 'features' needs a feature extractor: pass --features SPEC")
+        return classifier.embed(images, pixel_range=pixel_range, batch_size=batch_size)
     if classifier is None and embedding in EMBEDDINGS:
         raise ConfigError(f"embedding {embedding!r} needs a domain classifier; pass one or use 'identity'")
     layers = embedding_layers(classifier, embedding)
@@ -113,7 +120,10 @@ def subset_indices(total: int, n: int, seed: int) -> np.ndarray:
 
 def feature_cache_path(cache_dir: Path, *, dataset: str, split: str, n: int, seed: int, embedding: str,
                        classifier_sha: str, data_path: str | None = None) -> Path:
-    """The cache file of one real split's features; every argument is part of its name."""
+    """The cache file of one real split's features; every argument is part of its name.
+
+    ``classifier_sha`` is the sha256 of the network that made the features: the domain classifier's, or a
+    user's extractor's (``FeatureExtractor.sha256``, with ``embedding`` "features")."""
     where = "" if data_path is None else "_" + hashlib.sha256(str(data_path).encode()).hexdigest()[:8]
     return cache_dir / f"{dataset}{where}_{split}_n{n}_seed{seed}_{embedding}_{classifier_sha[:16]}.npz"
 
