@@ -19,7 +19,7 @@ from PIL import Image
 from ganforge.data import load_dataset
 from ganforge.metrics.evaluate import EvalRequest, evaluate, finite_or_none
 from ganforge.report import write_report
-from ganforge.report.evaluation import placement, position
+from ganforge.report.evaluation import number, placement, position
 from ganforge.report.glossary import MEASURES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -89,6 +89,11 @@ def test_headline_places_each_measure_between_noise_and_training_images(evaluate
     assert "<b>classes covered 7</b>: 67% of the way from uniform noise (1) to real training images (10)" in page
     assert "<b>KID 0.05 ± 0.004</b>: real training images 0; no uniform noise baseline to place it against" in page
     assert "mnist:test &lt;b&gt;" in page and "mnist:test <b>" not in page  # values from the run are escaped
+
+
+def test_numbers_read_without_exponents():
+    assert (number(3726.4), number(612.3), number(104.0, 2), number(0.0123), number(-58.2)) == (
+        "3726", "612", "104", "0.0123", "-58.2")
 
 
 def test_position_outside_the_scale_says_so():

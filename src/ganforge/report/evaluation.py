@@ -45,13 +45,18 @@ def position(value: float, train: float | None, noise: float | None) -> float | 
     return (value - noise) / (train - noise)
 
 
+def number(value: float, digits: int = 3) -> str:
+    """``digits`` significant digits, without an exponent for numbers up to a billion (3726, not 3.73e+03)."""
+    return f"{value:.0f}" if 10 ** digits <= abs(value) < 1e9 else format(value, f".{digits}g")
+
+
 def _number(value: float, spread: float | None) -> str:
-    return format(value, ".3g") + (f" ± {format(spread, '.2g')}" if spread is not None else "")
+    return number(value) + (f" ± {number(spread, 2)}" if spread is not None else "")
 
 
 def placement(where: float, train: float, noise: float) -> str:
     """Words for a position on the noise → training-images scale (escaped HTML)."""
-    share, u, r = (esc(format(where, ".0%")), esc(format(noise, ".3g")), esc(format(train, ".3g")))
+    share, u, r = esc(format(where, ".0%")), esc(number(noise)), esc(number(train))
     if where < 0:
         return f"{share}, worse than uniform noise ({u}); real training images score {r}"
     if where > 1:
@@ -75,7 +80,7 @@ def headline(measure: Measure, metrics: dict) -> str | None:
                 f"</span></span> {text}{placement(where, train, noise)}")
     else:
         missing = [name for name, v in (("real training images", train), ("uniform noise", noise)) if v is None]
-        known = f"real training images {esc(format(train, '.3g'))}; " if train is not None else ""
+        known = f"real training images {esc(number(train))}; " if train is not None else ""
         text = f"<span class=meter></span> {text}{known}no {esc(' or '.join(missing) or 'distinct')} baseline to " \
                "place it against"
     return f"<li>{text}; {esc(measure.direction)}.</li>"
