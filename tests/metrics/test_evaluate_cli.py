@@ -73,6 +73,10 @@ def test_real_images_score_like_the_training_baseline_and_noise_does_not(classif
         assert abs(values["kid"]) < values["kid_std"] + 0.01 * noisy_kid and values["kid_subset_size"] == N // 2
     assert noisy_kid > 3 * bad["fake"]["kid_std"] and noisy_kid > 10 * fake["kid_std"]
     assert bad["fake"]["is"] < 0.5 * fake["is"] and bad["baseline_train"] == base  # the baseline is cached
+    far = real["baseline_noise"]  # the noise baseline: [0, 1] noise, as bad as the noise samples above
+    assert far["fid"] > 50 * base["fid"] and far["ddm"] > base["ddm"] + 3.0 and far["kid"] > 10 * fake["kid_std"]
+    assert far["is"] < 0.5 * fake["is"] and far["n_fake"] == N and "modes" not in far  # modes: not asked for
+    assert "ddm_std" not in far and bad["baseline_noise"] == far  # one value, no spread; the same for any samples
     cached = sorted(p.name for p in tmp_path.iterdir())
     assert len(cached) == 2 and all("_n500_seed0_logits_" in name for name in cached)
     assert real["n"] == N and real["classifier"]["sha256"] == json.loads(
@@ -92,6 +96,10 @@ def test_toy_points_use_the_identity_embedding_and_raw_modes():
     assert ok["fake"]["fid"] < 0.05 < bad["fake"]["fid"] and ok["fake"]["ddm"] < bad["fake"]["ddm"] - 0.5
     assert abs(ok["fake"]["ddm"] - ok["baseline_train"]["ddm"]) < 0.05
     assert "is" not in ok["fake"] and "nn" not in ok["fake"]
+    noise = ok["baseline_noise"]  # uniform over the ring's bounding box: worse than real points, no mode hit
+    assert noise["ddm"] > ok["fake"]["ddm"] + 0.2 and noise["fid"] > 10 * ok["fake"]["fid"]
+    assert noise["kid"] > ok["fake"]["kid"] + 0.3 and noise["modes"]["modes_hit"] == 0 and noise["n_fake"] == 600
+    assert bad["baseline_noise"] == noise  # the same noise whatever the samples
 
 
 def test_cli_evaluate_end_to_end(classifier_dir, held_out, tmp_path):
@@ -108,6 +116,8 @@ def test_cli_evaluate_end_to_end(classifier_dir, held_out, tmp_path):
     assert data == json.loads(result.stdout)
     assert set(data["fake"]) >= {"ddm", "ddm_relative", "fid", "kid", "is", "nn", "modes"}
     assert set(data["baseline_train"]) >= {"ddm", "fid", "kid", "is", "modes"} and "is" in data["real_test"]
+    assert set(data["baseline_noise"]) >= {"ddm", "fid", "kid", "is", "modes"} and "nn" not in data["baseline_noise"]
+    assert len(data["real_test"]["modes"]["histogram"]) == 10  # the real class histogram the report draws
     assert data["real"] == "mnist:test" and data["n"] == N and data["embedding"] == "logits"
     assert abs(data["fake"]["ddm"] - data["baseline_train"]["ddm"]) < 0.05 * data["baseline_train"]["ddm"]
     assert data["fake"]["nn"]["pixel"]["share_exact_copies"] == 0.0 and data["fake"]["nn"]["train_size"] == 2000

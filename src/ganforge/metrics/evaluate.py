@@ -6,7 +6,8 @@ classifier (Salimans et al. 2016), FID (Heusel et al. 2017), KID (Bińkowski et 
 
 Every number comes with a reference computed the same way at the same sample count n:
 ``baseline_train`` puts n training images where the generated samples were (DDM, FID, KID, IS, Parzen,
-modes), ``real_test`` holds IS and modes of the real test set. Sets: n generated samples, n test items
+modes), ``baseline_noise`` n items of uniform noise (``ganforge.metrics.noise_baseline``: DDM, FID, KID, IS,
+modes, without spreads), ``real_test`` holds IS and modes of the real test set. Sets: n generated samples, n test items
 (all of them when the split is smaller, with a note), n training items (a seeded subset), plus 1000 more
 training items as the Parzen validation set (σ chosen there on logspace(-1, 0, 10) for [0, 1] pixels,
 logspace(-3, 0, 13) for toy points). Parzen works in pixel space ([0, 1]) or on raw toy points. KID uses
@@ -35,11 +36,12 @@ import torch
 
 from ganforge.data import DATASETS, toy_mode_centers
 from ganforge.errors import ConfigError
-from ganforge.metrics import inception_score, kid, parzen_log_likelihood, parzen_select_sigma
+from ganforge.metrics import ddm, fid, inception_score, kid, parzen_log_likelihood, parzen_select_sigma
 from ganforge.metrics.extractors import FEATURES, check_features
 from ganforge.metrics.features import convert_range, default_feature_cache, feature_cache_path, load_real, real_features
 from ganforge.metrics.memorization import memorization, neighbour_pairs
 from ganforge.metrics.modes import class_coverage, toy_mode_coverage
+from ganforge.metrics.noise_baseline import uniform_noise
 from ganforge.metrics.spread import ddm_with_spread, fid_with_spread
 from ganforge.train.classifier import load_classifier
 
@@ -48,6 +50,8 @@ DEFAULT_METRICS = ("ddm", "is", "fid", "kid")
 PARZEN_VAL = 1000
 TOY_SIGMA_GRID = tuple(float(s) for s in np.logspace(-3, 0, 13))
 GRID_PAIRS = 32
+# (result key, image set) of the measures every set gets: the samples, both baselines and the real test set
+ROLES = (("fake", "fake"), ("baseline_train", "train"), ("baseline_noise", "noise"), ("real_test", "test"))
 
 
 @dataclass
@@ -116,6 +120,7 @@ class EvalSets:
                                                       toy_size=max(size, 10000), val_size=req.val_size)
         self.images["train"], self.images["val"] = train[:req.n], train[req.n:]
         self.ranges["val"] = self.ranges["train"]
+        self.images["noise"], self.ranges["noise"] = uniform_noise(train[:req.n], self.ranges["train"], req.n)
         if len(self.images["test"]) < req.n:
             req.notes.append(f"the real set holds {len(self.images['test'])} items, fewer than n={req.n}; all used")
         if len(self.images["train"]) < req.n:
@@ -148,7 +153,7 @@ class EvalSets:
 
     def _compute(self, which: str, embedding: str, images: torch.Tensor, n: int, split: str | None = None):
         cache = self.req.feature_cache
-        cacheable = which != "fake" and embedding != "identity" and cache is not False and not (
+        cacheable = which not in ("fake", "noise") and embedding != "identity" and cache is not False and not (
             which == "test" and self.req.real is not None)
         cache_file = None
         if cacheable:
@@ -167,19 +172,26 @@ class EvalSets:
         return (x if rng is None else convert_range(x, rng, (0.0, 1.0))).reshape(len(x), -1)
 
 
+def _noise(s: EvalSets, name: str, value: float) -> dict:
+    """The noise baseline's entry of one measure (one value, no spread) with its sample counts."""
+    return {"baseline_noise": {name: value, "n_fake": len(s.images["noise"]), "n_real": len(s.images["test"])}}
+
+
 def _ddm(s: EvalSets) -> dict:
-    return ddm_with_spread(s.features("train"), s.features("test"), s.features("fake"), seed=s.req.seed)
+    out = ddm_with_spread(s.features("train"), s.features("test"), s.features("fake"), seed=s.req.seed)
+    return out | _noise(s, "ddm", ddm(s.features("test"), s.features("noise")))
 
 
 def _fid(s: EvalSets) -> dict:
-    return fid_with_spread(s.features("test"), s.features("fake"), s.features("train"), seed=s.req.seed)
+    out = fid_with_spread(s.features("test"), s.features("fake"), s.features("train"), seed=s.req.seed)
+    return out | _noise(s, "fid", fid(s.features("test"), s.features("noise")))
 
 
 def _kid(s: EvalSets) -> dict:
     test = s.features("test")
     m = min(1000, max(2, min(len(test), len(s.features("fake"))) // 2))
     out = {}
-    for role, which in (("fake", "fake"), ("baseline_train", "train")):
+    for role, which in (("fake", "fake"), ("baseline_train", "train"), ("baseline_noise", "noise")):
         mean, std = kid(test, s.features(which), subsets=100, subset_size=m, seed=s.req.seed)
         out[role] = {"kid": mean, "kid_std": std, "kid_subset_size": m, "kid_subsets": 100,
                      "n_fake": len(s.features(which)), "n_real": len(test)}
@@ -188,7 +200,7 @@ def _kid(s: EvalSets) -> dict:
 
 def _is(s: EvalSets) -> dict:
     out = {}
-    for role, which in (("fake", "fake"), ("baseline_train", "train"), ("real_test", "test")):
+    for role, which in ROLES:
         mean, std = inception_score(s.features(which, "logits"), splits=10)
         out[role] = {"is": mean, "is_std": std, "is_splits": 10, "is_n": len(s.features(which, "logits"))}
     return out
@@ -229,14 +241,14 @@ def _nn(s: EvalSets) -> dict:
 def _modes(s: EvalSets) -> dict:
     if not s.toy:
         return {role: {"modes": class_coverage(s.features(which, "logits"))}
-                for role, which in (("fake", "fake"), ("baseline_train", "train"), ("real_test", "test"))}
+                for role, which in ROLES}
     spec = DATASETS.get(s.req.dataset)
     if s.req.dataset not in ("ring8", "grid25"):
         s.req.notes.append(f"modes: {s.req.dataset} is not a Gaussian mixture; skipped")
         return {}
     centers = toy_mode_centers(s.req.dataset)
     return {role: {"modes": toy_mode_coverage(s.images[which], centers, spec.sigma)}
-            for role, which in (("fake", "fake"), ("baseline_train", "train"), ("real_test", "test"))}
+            for role, which in ROLES}
 
 
 RUNNERS = {"ddm": _ddm, "is": _is, "fid": _fid, "kid": _kid, "parzen": _parzen, "nn": _nn, "modes": _modes}
@@ -252,15 +264,15 @@ def evaluate(fake: torch.Tensor, fake_pixel_range: tuple[float, float] | None, r
         req: the sets, metrics and options.
 
     Returns:
-        {"fake": {...}, "baseline_train": {...}, "real_test": {...}, "n", "n_test", "dataset", "real",
-        "embedding", "classifier": {...} or None, "features": {"spec", "kind", "sha256"} or None, "metrics",
-        "seed", "notes"}; JSON-able.
+        {"fake": {...}, "baseline_train": {...}, "baseline_noise": {...}, "real_test": {...}, "n", "n_test",
+        "dataset", "real", "embedding", "classifier": {...} or None, "features": {"spec", "kind", "sha256"} or None,
+        "metrics", "seed", "notes"}; JSON-able.
     """
     unknown = [m for m in req.metrics if m not in RUNNERS]
     if unknown:
         raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRIC_NAMES)}")
     sets = EvalSets(fake, fake_pixel_range, req)
-    result: dict[str, Any] = {"fake": {}, "baseline_train": {}, "real_test": {}}
+    result: dict[str, Any] = {"fake": {}, "baseline_train": {}, "baseline_noise": {}, "real_test": {}}
     for name in req.metrics:
         if sets.toy and name in NEEDS_CLASSIFIER:
             req.notes.append(f"{name}: needs a domain classifier, which 2-D toy points have none of; skipped")

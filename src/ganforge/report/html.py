@@ -1,9 +1,13 @@
 """A self-contained HTML report of one or more runs (images embedded as data URIs).
 
-For each run: its config, sample grids over training (and other grids in ``samples/``, such as the one
-``sample --class-grid`` writes), loss and Wasserstein-estimate curves from ``log.jsonl``, the metric
-tables of ``metrics.json`` (written by ``ganforge evaluate --json``) and the DDM-over-training curve
-(``ddm_over_training.csv``). Several runs appear side by side.
+The page opens with how to read it (``report/glossary.py``: the baselines and what each measure means, which
+way is better). For each run: where its samples stand between uniform noise and real training images on
+every measure, the class histogram of the samples beside the real one and the samples beside their nearest
+training images (``report/evaluation.py``, from ``metrics.json``, written by ``ganforge evaluate --json``);
+then sample grids over training (and other grids in ``samples/``, such as the one ``sample --class-grid``
+writes), loss and Wasserstein-estimate curves from ``log.jsonl``, the table of every number in
+``metrics.json``, the DDM-over-training curve (``ddm_over_training.csv``) and the config. Several runs appear
+side by side.
 
 The page runs no script and copies nothing from outside its runs: every value from a run's files is
 escaped whatever its type, files are read through :class:`~ganforge.report.run_files.RunFiles` (regular
@@ -13,16 +17,16 @@ is not embedded. A damaged file becomes a note in the page, not an error.
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import io
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ganforge.errors import ConfigError
+from ganforge.report.evaluation import evaluation_sections
+from ganforge.report.glossary import glossary_section
+from ganforge.report.markup import data_uri, esc, figure, is_number, png_bytes, pyplot
 from ganforge.report.run_files import RunFiles
 from ganforge.train.logs import parse_log
 
@@ -34,23 +38,16 @@ img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
 th{background:#f3f3f3}pre{background:#f7f7f7;padding:.5em;max-height:20em;overflow:auto;font-size:12px}
 .grids{display:flex;flex-wrap:wrap;gap:.5em}.grids figure{margin:0}figcaption{font-size:12px}
-.notes{color:#8a4b00;font-size:13px}"""
+.notes{color:#8a4b00;font-size:13px}.missing{background:#fff4e0;padding:.5em}
+.headline{list-style:none;padding:0}.headline li{margin:.3em 0}
+.meter{display:inline-block;width:90px;height:10px;background:#eee;border:1px solid #999;vertical-align:middle}
+.meter:empty{visibility:hidden}
+.meter span{display:block;height:100%;background:#1b9e77}
+.glossary{background:#f7f9fc;padding:.2em 1em;margin-bottom:1em;font-size:14px}.glossary dt{font-weight:600}
+.glossary dd{margin:0 0 .4em 1.5em}.dir{font-weight:normal;color:#555}"""
 # No script may run, nothing may be fetched: images are data: URIs, the style is inline.
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; base-uri 'none'; "
        "form-action 'none'")
-
-
-def esc(value: Any) -> str:
-    """Any value from a run's files as HTML text (numbers, lists and None included)."""
-    return html.escape(str(value), quote=True)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def read_log_records(files: RunFiles) -> list[dict]:
@@ -66,12 +63,7 @@ def read_log_records(files: RunFiles) -> list[dict]:
 
 def plot_png(series: dict[str, tuple[list[float], list[float]]], title: str, xlabel: str = "generator step") -> bytes:
     """A small line plot as PNG bytes (matplotlib, Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
+    fig, ax = pyplot().subplots(figsize=(5, 3), dpi=90)
     for name, (x, y) in series.items():
         ax.plot(x, y, label=name, linewidth=1.2)
     ax.set_title(title)
@@ -80,10 +72,7 @@ def plot_png(series: dict[str, tuple[list[float], list[float]]], title: str, xla
     if len(series) > 1:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def curve_sections(log: list[dict]) -> list[str]:
@@ -99,10 +88,6 @@ def curve_sections(log: list[dict]) -> list[str]:
     return out
 
 
-def _figure(png: bytes, alt: str, caption: str) -> str:
-    return f'<figure><img alt="{esc(alt)}" src="{data_uri(png)}"><figcaption>{esc(caption)}</figcaption></figure>'
-
-
 def grid_sections(files: RunFiles, limit: int = 6) -> list[str]:
     """Up to ``limit`` grids over training (``samples/<step>.png``), then every other grid in ``samples/``
     (``sample --class-grid`` writes ``class-grid.png`` there)."""
@@ -112,11 +97,11 @@ def grid_sections(files: RunFiles, limit: int = 6) -> list[str]:
     others = [n for n, step in zip(names, is_step, strict=True) if not step]
     if len(steps) > limit:
         steps = [steps[round(i * (len(steps) - 1) / (limit - 1))] for i in range(limit)]
-    figures = [_figure(png, f"samples at step {step}", f"step {step}")
+    figures = [figure(png, f"samples at step {step}", f"step {step}")
                for step, name in steps if (png := files.read_png(f"samples/{name}")) is not None]
     out = ["<h3>Samples over training</h3>",
            '<div class="grids">' + "".join(figures) + "</div>" if figures else "<p>no sample grids</p>"]
-    extra = [_figure(png, name, name) for name in others if (png := files.read_png(f"samples/{name}")) is not None]
+    extra = [figure(png, name, name) for name in others if (png := files.read_png(f"samples/{name}")) is not None]
     if extra:
         out += ["<h3>Other samples</h3>", '<div class="grids">' + "".join(extra) + "</div>"]
     return out
@@ -176,9 +161,10 @@ def run_section(run: Path, warn: Callable[[str], None] | None = None) -> str:
     parts = [f"<h2>{esc(run.name)}</h2>", f"<p>{esc(description)}</p>"]
     if summary:
         parts.append(summary_line(summary))
-    parts += [*grid_sections(files), "<h3>Curves</h3>", *curve_sections(read_log_records(files))]
+    parts += [*evaluation_sections(files, run, metrics), *grid_sections(files), "<h3>Curves</h3>",
+              *curve_sections(read_log_records(files))]
     if metrics:
-        parts += ["<h3>Metrics</h3>", metrics_table(metrics)]
+        parts += ["<h3>All measured numbers</h3>", metrics_table(metrics)]
     parts += [ddm_curve(files), "<h3>Config</h3>", f"<pre>{esc(config)}</pre>"]
     for note in files.notes if warn else []:
         warn(f"{run}: {note}")
@@ -194,7 +180,7 @@ def write_report(runs: list[str | Path], out: str | Path, title: str = "ganforge
     sections = [run_section(Path(r), warn) for r in runs]
     page = (f'<!doctype html><html lang=en><head><meta charset=utf-8>'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{esc(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>"
+            f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>{glossary_section()}"
             f'<div class="runs">{"".join(sections)}</div></body></html>')
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
