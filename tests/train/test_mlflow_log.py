@@ -125,3 +125,16 @@ def test_without_mlflow_installed_training_stops_with_one_line(tmp_path, monkeyp
     assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "log.jsonl").exists()
     in_process_one_line_error(capsys, ["train", "--preset", "wgan-gp-ring8", "--steps", "2", "--out",
                                        str(tmp_path / "cli"), "--set", "train.log_to=jsonl,mlflow"], MISSING)
+
+
+def test_a_resume_may_add_mlflow_and_drop_tensorboard_without_a_config_change(tmp_path):
+    pytest.importorskip("mlflow")
+    run = tmp_path / "run"
+    first = ganforge("train", *TOY, "--steps", "4", "--out", str(run))
+    assert first.returncode == 0, first.stderr
+    resumed = ganforge("train", "--out", str(run), "--resume", "--steps", "8", "--set", "train.log_to=jsonl,mlflow")
+    assert resumed.returncode == 0, resumed.stderr
+    run_id = json.loads((run / RUN_ID_FILE).read_text())["run_id"]
+    client = client_of(run)
+    assert [m.step for m in client.get_metric_history(run_id, "loss_g")] == [8]  # a new MLflow run from step 5
+    assert client.get_run(run_id).data.params["train.log_to"] == '["jsonl", "mlflow"]'
