@@ -4,7 +4,8 @@ With ``train.log_to`` naming ``mlflow``, :class:`MlflowTracker` is one more sink
 :class:`~ganforge.train.logs.RunLogger` (rank 0 only, like every log). At the start it logs the run's resolved
 config as flattened params (``model.name``, ``train.batch_size``, ...); at each logged step the scalars of that
 step's ``RUN/log.jsonl`` record, with the step; at each sample step the PNG grid as the artifact
-``samples/<step>.png``; at the end the MLflow run's status: FINISHED, KILLED after a signal, FAILED after an error.
+``samples/<step>.png``; at the end the MLflow run's status: FINISHED (also at the end of a time budget), KILLED
+after SIGINT/SIGTERM, FAILED after an error.
 
 Where: ``train.mlflow_uri`` (a server ``http://host:5000``, ``sqlite:///path/mlflow.db``, ...); by default
 ``sqlite:///RUN/mlflow.db`` with artifacts in ``RUN/mlartifacts``, so a run folder holds its own tracking data
