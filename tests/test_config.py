@@ -182,3 +182,26 @@ def test_a_variant_reads_its_own_model_section_typed():
     assert cfg.model_as(GANConfig) is cfg.model and cfg.model_as(AdversarialConfig) is cfg.model
     with pytest.raises(ConfigError, match="model 'gan' has no WGANConfig settings"):
         cfg.model_as(WGANConfig)
+
+
+def test_log_to_takes_a_yaml_list_or_a_comma_string_and_defaults_to_jsonl_and_tensorboard():
+    assert C.resolve().train.log_to == ["jsonl", "tensorboard"]
+    assert C.resolve(sets=["train.log_to=[jsonl, mlflow]"]).train.log_to == ["jsonl", "mlflow"]
+    assert C.resolve(sets=["train.log_to=jsonl, tensorboard,mlflow"]).train.log_to == ["jsonl", "tensorboard",
+                                                                                         "mlflow"]
+    cfg = C.resolve(sets=["train.mlflow_uri=http://localhost:5000", "train.mlflow_experiment=mnist"])
+    assert (cfg.train.mlflow_uri, cfg.train.mlflow_experiment) == ("http://localhost:5000", "mnist")
+    assert (C.resolve().train.mlflow_uri, C.resolve().train.mlflow_experiment) == (None, None)
+
+
+@pytest.mark.parametrize("value, needle", [
+    ("jsonl,wandb", "'train.log_to[1]': expected one of 'jsonl', 'tensorboard', 'mlflow', got 'wandb'"),
+    ("mlflow", "'train.log_to': must include 'jsonl'"),
+    ("jsonl,mlflow,mlflow", "'train.log_to': names 'mlflow' more than once"),
+])
+def test_log_to_refuses_unknown_sinks_a_missing_jsonl_and_repeats(value, needle):
+    with pytest.raises(ConfigError) as info:
+        C.resolve(sets=[f"train.log_to={value}"])
+    assert needle in str(info.value) and "\n" not in str(info.value)
+    if value == "mlflow":  # the fix is spelled out
+        assert "--set train.log_to=jsonl,mlflow" in str(info.value)

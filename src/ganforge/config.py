@@ -100,9 +100,19 @@ class OptimConfig:
         return field(default_factory=lambda: OptimConfig(name=name, lr=lr, betas=list(betas), momentum=momentum))
 
 
+LogSink = Literal["jsonl", "tensorboard", "mlflow"]
+LOG_SINKS: tuple[str, ...] = typing.get_args(LogSink)
+
+
 @dataclass
 class TrainConfig:
-    """Model-agnostic training loop settings (steps count generator steps)."""
+    """Model-agnostic training loop settings (steps count generator steps).
+
+    ``log_to`` lists where scalars go: ``jsonl`` (``RUN/log.jsonl``, always: summaries, reports and resumes read
+    it), ``tensorboard`` (``RUN/tensorboard``) and ``mlflow`` (the optional extra ``ganforge[mlflow]``: params,
+    scalars and sample grids in the store at ``mlflow_uri``, by default ``sqlite:///RUN/mlflow.db``, under the
+    experiment ``mlflow_experiment``, by default the model's name).
+    """
 
     steps: int = 1000
     batch_size: int = 64
@@ -118,6 +128,9 @@ class TrainConfig:
     keep_last: int = 3
     keep_every: int = 0
     sample_grid: int = 64
+    log_to: list[LogSink] = field(default_factory=lambda: ["jsonl", "tensorboard"])
+    mlflow_uri: str | None = None
+    mlflow_experiment: str | None = None
 
 
 @dataclass
@@ -166,7 +179,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if origin is list:
         (item,) = typing.get_args(tp)
         if isinstance(value, str):
-            value = [v for v in value.split(",") if v.strip()]
+            value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"config key {key!r}: expected a list, got {value!r}")
         return [_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value)]

@@ -144,4 +144,17 @@ def check_train(cfg: Config) -> Config:
             raise ConfigError(f"config key 'train.{key}': must be >= {low}, got {value}")
     if not 0.0 <= cfg.train.ema < 1.0:
         raise ConfigError(f"config key 'train.ema': must be in [0, 1) (0 = no EMA), got {cfg.train.ema}")
+    check_log_to(cfg.train.log_to)
     return cfg
+
+
+def check_log_to(sinks: list[str]) -> None:
+    """``train.log_to`` names each sink once and keeps ``jsonl`` (summaries, reports and resumes read
+    ``RUN/log.jsonl``); unknown names were already refused with the list of sinks."""
+    if "jsonl" not in sinks:
+        shown = ",".join(["jsonl", *sinks])
+        raise ConfigError(f"config key 'train.log_to': must include 'jsonl' (summaries, reports and resumes read "
+                          f"RUN/log.jsonl), got {sinks}; set e.g. --set train.log_to={shown}")
+    repeated = sorted({s for s in sinks if sinks.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"config key 'train.log_to': names {repeated[0]!r} more than once, got {sinks}")

@@ -53,3 +53,38 @@ def test_the_bar_under_a_time_budget_has_no_total_and_shows_the_time_left(tmp_pa
     logger.close()
     text = stream.getvalue()
     assert "left=1:01" in text and "1000000" not in text and "3step" in text.replace(" ", "")
+
+
+class BrokenTracker:
+    """A tracker whose store goes away after the first write (a server shut down mid-run)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        self.calls.append(("scalars", step))
+        if len(self.calls) > 1:
+            raise ConnectionError("API request to http://localhost:5000 failed\nwith many lines")
+
+    def sample_grid(self, path, step: int) -> None:
+        self.calls.append(("sample_grid", step))
+
+    def close(self, status: str = "FINISHED") -> None:
+        self.calls.append(("close", status))
+
+
+def test_a_failing_tracker_costs_one_warning_line_and_training_logs_go_on(tmp_path):
+    stream, tracker = io.StringIO(), BrokenTracker()
+    logger = RunLogger(tmp_path, total=10, start=0, tensorboard=False, stream=stream, tracker=tracker)
+    logger.scalars(1, {"loss_d": 0.5})
+    logger.sample_grid(tmp_path / "g.png", 1)
+    for step in (2, 3):
+        logger.scalars(step, {"loss_d": 0.5})
+    logger.sample_grid(tmp_path / "g.png", 3)
+    logger.close("FINISHED")
+    assert tracker.calls == [("scalars", 1), ("sample_grid", 1), ("scalars", 2)]  # nothing after the failure
+    warnings = [line for line in stream.getvalue().splitlines() if "warning" in line]
+    assert warnings == ["ganforge: warning: could not write to the experiment tracker (API request to "
+                        "http://localhost:5000 failed); training goes on without it until the next resume and "
+                        "checkpoints are still written"]
+    assert [json.loads(x)["step"] for x in (tmp_path / "log.jsonl").read_text().splitlines()] == [1, 2, 3]

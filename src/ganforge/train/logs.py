@@ -1,13 +1,15 @@
-"""Training logs: JSONL scalars, TensorBoard event files and a progress display.
+"""Training logs: JSONL scalars, TensorBoard event files, an experiment tracker and a progress display.
 
 Every logged record is one JSON line in ``RUN/log.jsonl`` (``step`` plus scalars) and the same
-scalars in TensorBoard (``RUN/tensorboard``). On a terminal a tqdm bar shows losses and it/s;
+scalars in TensorBoard (``RUN/tensorboard``) and in a tracker (MLflow, :mod:`ganforge.train.mlflow_log`), each
+where ``train.log_to`` names it; a tracker also gets the sample grids. On a terminal a tqdm bar shows losses and it/s;
 elsewhere plain periodic lines are printed. A run with a time budget (``deadline``) shows the time
 left instead of a step total it will not reach.
 
 Writing a log is never fatal: an OSError (a full disk, say) while writing a log line or TensorBoard
 events prints one warning line and training goes on without that log for the rest of the session
-(checkpoints are written as before). :func:`read_log` reads ``log.jsonl`` back, dropping a torn last
+(checkpoints are written as before); so is any failure of a tracker (a server gone). :func:`read_log` reads
+``log.jsonl`` back, dropping a torn last
 line (what a full disk or a killed writer leaves) or damaged lines and saying so.
 """
 
@@ -20,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -88,8 +91,18 @@ def truncate_log(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+class Tracker(Protocol):
+    """An experiment tracker fed by :class:`RunLogger` (:class:`ganforge.train.mlflow_log.MlflowTracker`)."""
+
+    def scalars(self, step: int, values: dict[str, float]) -> None: ...
+
+    def sample_grid(self, path: Path, step: int) -> None: ...
+
+    def close(self, status: str = "FINISHED") -> None: ...
+
+
 class RunLogger:
-    """Writes scalars to JSONL and TensorBoard and drives the progress display.
+    """Writes scalars to JSONL, TensorBoard and a tracker and drives the progress display.
 
     Args:
         run_dir: the run folder.
@@ -98,13 +111,14 @@ class RunLogger:
         tensorboard: write TensorBoard events.
         stream: where progress goes (stderr).
         deadline: ``time.monotonic()`` value at which a time budget ends, or None.
+        tracker: an open experiment tracker (MLflow) that also gets the scalars and the sample grids, or None.
     """
 
     def __init__(self, run_dir: Path, *, total: int, start: int, tensorboard: bool = True,
-                 stream=None, deadline: float | None = None) -> None:
+                 stream=None, deadline: float | None = None, tracker: Tracker | None = None) -> None:
         self.path = Path(run_dir) / "log.jsonl"
         self.stream = stream or sys.stderr
-        self.total, self.deadline = total, deadline
+        self.total, self.deadline, self._tracker = total, deadline, tracker
         self._file = self._tb = self._bar = None
         self._warned: set[str] = set()
         try:
@@ -164,9 +178,27 @@ class RunLogger:
             except OSError as exc:
                 self.write_failed("TensorBoard events", exc)
                 self._tb = _close_quietly(self._tb)
+        self._to_tracker("scalars", step, values)
         if self._bar is None:
             shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
             print(f"{self._where(step)} {shown}", file=self.stream, flush=True)
+
+    def sample_grid(self, path: Path, step: int) -> None:
+        """Hand the sample grid written at ``path`` for step ``step`` to the tracker."""
+        self._to_tracker("sample_grid", path, step)
+
+    def _to_tracker(self, method: str, *args) -> None:
+        """Call the tracker; any failure (a server gone, a full disk) is one warning line and the end of
+        tracking for this session: a tracker must never end training."""
+        if self._tracker is None:
+            return
+        try:
+            getattr(self._tracker, method)(*args)
+        except Exception as exc:
+            line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            self.message(f"ganforge: warning: could not write to the experiment tracker ({line}); training goes "
+                         "on without it until the next resume and checkpoints are still written")
+            self._tracker = None
 
     def progress(self, step: int, values: dict[str, float]) -> None:
         """Advance the bar to ``step`` and show the latest losses."""
@@ -185,7 +217,10 @@ class RunLogger:
         else:
             print(text, file=self.stream, flush=True)
 
-    def close(self) -> None:
+    def close(self, status: str = "FINISHED") -> None:
+        """Close every log; the tracker's run ends with ``status`` (FINISHED, KILLED after a signal, FAILED)."""
+        self._to_tracker("close", status)
+        self._tracker = None
         if self._bar is not None:
             self._bar.close()
         for what, handle in (("TensorBoard events", self._tb), (str(self.path), self._file)):
@@ -240,5 +275,8 @@ class NullLogger:
     def write_failed(self, what: str, exc: OSError, then: str = "") -> None:
         pass
 
-    def close(self) -> None:
+    def sample_grid(self, path: Path, step: int) -> None:
+        pass
+
+    def close(self, status: str = "FINISHED") -> None:
         pass

@@ -1,8 +1,8 @@
 """Whether a resume may go on: the config it was given against the one the run's checkpoint saved.
 
-A resume continues the saved run bit for bit, so any difference (``train.steps`` aside) is refused unless
-the user allows it (``--allow-config-change``); choices the saved config made for its data, such as
-``model.net: auto``, are made the same way for the new config before comparing.
+A resume continues the saved run bit for bit, so any difference (``train.steps`` and where the logs go aside)
+is refused unless the user allows it (``--allow-config-change``); choices the saved config made for its data,
+such as ``model.net: auto``, are made the same way for the new config before comparing.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from ganforge.errors import ConfigError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.session import fit_to_data, read_config, saved_data_shape
 
+# keys that change nothing a run computes: its length, and where its logs go (a resume may add MLflow)
+NOT_COMPARED = ("train.steps", "train.log_to", "train.mlflow_uri", "train.mlflow_experiment")
+
 
 def config_difference(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two config dicts, ignoring ``train.steps``."""
+    """Dotted keys whose values differ between two config dicts, ignoring :data:`NOT_COMPARED`."""
     keys = sorted(set(a) | set(b))
     out = []
     for key in keys:
         name = prefix + key
-        if name == "train.steps":
+        if name in NOT_COMPARED:
             continue
         va, vb = a.get(key), b.get(key)
         if isinstance(va, dict) and isinstance(vb, dict):

@@ -27,6 +27,7 @@ from ganforge.train.distributed import Workers, start_workers
 from ganforge.train.ema import update_ema
 from ganforge.train.grids import save_samples_png
 from ganforge.train.logs import NullLogger, RunLogger, read_log, truncate_log
+from ganforge.train.mlflow_log import MlflowTracker, require_mlflow
 from ganforge.train.resume_config import check_resume_config
 from ganforge.train.run_lock import claim_run_folder
 from ganforge.train.session import Session, build_session, restore, save
@@ -56,7 +57,7 @@ class StopSignal:
             signal.signal(sig, handler)
 
 
-RUN_FILES = ("log.jsonl", "summary.json", "config.yaml")  # read and rewritten in place by a run
+RUN_FILES = ("log.jsonl", "summary.json", "config.yaml", "mlflow_run.json")  # read and rewritten in place by a run
 
 
 def check_run_files(run_dir: Path) -> None:
@@ -115,11 +116,14 @@ def write_samples(session: Session, run_dir: Path, step: int) -> Path:
 
 
 def _try_write_samples(session: Session, run_dir: Path, step: int, logger: RunLogger) -> None:
-    """:func:`write_samples`, where an OSError (a full disk) is one warning line, not the end of training."""
+    """:func:`write_samples`, where an OSError (a full disk) is one warning line, not the end of training;
+    a grid written is handed to the logger's tracker."""
     try:
-        write_samples(session, run_dir, step)
+        path = write_samples(session, run_dir, step)
     except OSError as exc:
         logger.write_failed("sample grids", exc, then="(the next grid is tried again)")
+        return
+    logger.sample_grid(path, step)
 
 
 def _check_finite(values: dict[str, float], step: int, run_dir: Path) -> None:
@@ -232,11 +236,14 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
 def _train_claimed(cfg: Config, run_dir: Path, workers: Workers, resume: bool, allow_config_change: bool,
                    max_seconds: float | None) -> dict:
     """:func:`train` once this process holds the run folder (or is a worker that does not write)."""
+    if workers.is_main and "mlflow" in cfg.train.log_to:
+        require_mlflow()  # before any work: one line when the extra is not installed
     session = prepare(cfg, run_dir, resume=resume, allow_config_change=allow_config_change, workers=workers)
+    tracker = open_tracker(session, run_dir) if workers.is_main else None  # its store's setup is not training time
     start, t0 = session.step, time.perf_counter()
     deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-    logger = (RunLogger(run_dir, total=cfg.train.steps, start=start, deadline=deadline)
-              if workers.is_main else NullLogger())
+    logger = open_logger(session, run_dir, deadline, tracker) if workers.is_main else NullLogger()
+    status = "FAILED"  # the tracker's run status unless the loop ends normally or by a signal
     try:
         with StopSignal() as stopper:
             times = run_loop(session, run_dir, logger, stopper, deadline, workers)
@@ -248,10 +255,27 @@ def _train_claimed(cfg: Config, run_dir: Path, workers: Workers, resume: bool, a
             nproc = f" --nproc {workers.world}" if workers.world > 1 else ""
             logger.message(f"stopped by {stopped_by} after step {session.step}; checkpoint saved; resume "
                            f"with: ganforge train --out {run_dir} --resume --steps {cfg.train.steps}{nproc}")
+        status = "KILLED" if stopped_by and stopped_by != "time limit" else "FINISHED"
     finally:
-        logger.close()
+        logger.close(status)
     wall = time.perf_counter() - t0
     return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
+
+
+def open_tracker(session: Session, run_dir: Path) -> MlflowTracker | None:
+    """The MLflow tracker when ``train.log_to`` names it (continuing the run's MLflow run when this session
+    was restored from a checkpoint), else None."""
+    if "mlflow" not in session.cfg.train.log_to:
+        return None
+    return MlflowTracker(session.cfg, run_dir, resumed=session.step > 0)
+
+
+def open_logger(session: Session, run_dir: Path, deadline: float | None,
+                tracker: MlflowTracker | None = None) -> RunLogger:
+    """Rank 0's logger with the sinks ``train.log_to`` names: JSONL always, TensorBoard, the ``tracker``."""
+    t = session.cfg.train
+    return RunLogger(run_dir, total=t.steps, start=session.step, tensorboard="tensorboard" in t.log_to,
+                     deadline=deadline, tracker=tracker)
 
 
 def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, workers: Workers) -> None:
