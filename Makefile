@@ -2,12 +2,16 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install demo test test-all lint fetch-data bench browser
+.PHONY: install tracking demo test test-all lint fetch-data bench browser
 
-# torch first, pinned to the CPU wheel these machines carry, so pip never pulls a CUDA build. The mlflow extra
-# (about 50 s and 0.8 GB on an empty virtual environment) lets tests/train/test_mlflow_log.py run against a real store.
+# torch first, pinned to the CPU wheel these machines carry, so pip never pulls a CUDA build.
 install:
 	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[dev]"
+
+# The mlflow extra (about 50 s and 0.8 GB on an empty virtual environment) lets
+# tests/train/test_mlflow_log.py run against a real store; the demo does not need it.
+tracking: install
 	$(PIP) install --quiet -e ".[dev,mlflow]"
 
 fetch-data: install
@@ -25,13 +29,13 @@ browser:
 
 # Then the tests marked `precision` once more as the other kind of CPU would run them: `auto` is bf16 on
 # CPUs with native bf16 (AMX, AVX512-BF16) and fp32 elsewhere; GANFORGE_PRECISION overrides it.
-test: fetch-data browser
+test: fetch-data browser tracking
 	$(PYTHON) -m pytest -q -m "not slow and not gpu"
 	@other=$$($(PYTHON) -c 'from ganforge.train.runtime import other_cpu_precision; print(other_cpu_precision())'); \
 	  echo "precision-marked tests again with GANFORGE_PRECISION=$$other (the other CPU kind's auto)"; \
 	  GANFORGE_PRECISION=$$other $(PYTHON) -m pytest -q -m "precision and not slow and not gpu"
 
-test-all: fetch-data
+test-all: fetch-data browser tracking
 	$(PYTHON) -m pytest -q -m "not gpu"
 
 lint: install
