@@ -36,7 +36,8 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("lapgan_levels")
     with private_mnist_cache(root), one_thread():
         tiny_classifier(root / "clf", steps=100)
-        for name, extra in (("plain", []), ("cc", ["--set", "model.conditional=true"])):
+        kept = ["--set", "train.checkpoint_every=1", "--set", "train.keep_every=1"]
+        for name, extra in (("plain", []), ("cc", ["--set", "model.conditional=true"]), ("kept", kept)):
             assert cli_main(["train", "--preset", "lapgan-mnist", *TINY, *extra, "--out", str(root / name)]) == 0
         yield root
 
@@ -110,3 +111,19 @@ def test_ema_scores_the_ema_generator_and_is_refused_without_one(env, tmp_path, 
                          str(tmp_path / "o2")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no EMA generator" in err[0]
+
+
+def test_all_checkpoints_scores_every_kept_step_as_the_single_run_does(env):
+    out = env / "out-kept-all"
+    with one_thread():
+        assert cli_main(["experiment", "lapgan-levels", "--run", str(env / "kept"), "--all-checkpoints", "--n", "30",
+                         "--n-reference", "200", "--k", "3", "--classifier", str(env / "clf"), "--out", str(out),
+                         "--seed", "4"]) == 0
+    over = json.loads((out / "lapgan_levels_over_training.json").read_text())
+    assert over["steps"] == [1, 2]
+    assert [r["step"] for r in over["rows"]] == [1] * 6 + [2] * 6
+    assert len(list(csv.DictReader((out / "lapgan_levels_over_training.csv").open()))) == 12
+    last = run_levels(env, "kept")["rows"]  # the latest checkpoint (step 2), same samples' seed
+    for mine, single in zip(over["rows"][6:], last, strict=True):
+        assert mine["kl_to_uniform"] == pytest.approx(single["kl_to_uniform"], rel=1e-9, abs=1e-12)
+        assert mine["classes_covered"] == single["classes_covered"]

@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lv.add_argument("--out", default="experiments/lapgan-levels", help="folder for the CSV, PNG and JSON")
     lv.add_argument("--seed", type=int, default=0)
     lv.add_argument("--ema", action="store_true", help="score the EMA generator (runs trained with train.ema)")
+    lv.add_argument("--all-checkpoints", action="store_true", help="score every kept checkpoint (train.keep_every): "
+                    "OUT/lapgan_levels_over_training.csv and .json")
     lv.set_defaults(func=_lapgan_levels)
     cs = names.add_parser("class-samples", help="class accuracy and within-class diversity of a class-conditional "
                           "run's samples (stackgan, CC-LAPGAN)")
@@ -109,9 +111,10 @@ def _corruptions(args: argparse.Namespace) -> int:
 
 
 def _lapgan_levels(args: argparse.Namespace) -> int:
-    from ganforge.experiments.lapgan_levels import lapgan_levels
+    from ganforge.experiments.lapgan_levels import lapgan_levels, lapgan_levels_over_training
 
-    summary = lapgan_levels(args.run, args.out, n=args.n, seed=args.seed, classifier=args.classifier,
+    score = lapgan_levels_over_training if args.all_checkpoints else lapgan_levels
+    summary = score(args.run, args.out, n=args.n, seed=args.seed, classifier=args.classifier,
                             n_reference=args.n_reference, k_neighbours=args.k, ema=args.ema, log=_log)
     print(json.dumps(summary, indent=2))
     return 0

@@ -31,8 +31,9 @@ from ganforge.experiments.outputs import write_csv, write_json
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics.features import load_real
 from ganforge.metrics.modes import class_coverage
+from ganforge.train.checkpoint import list_checkpoints
 from ganforge.train.grids import save_grid
-from ganforge.train.run import open_run
+from ganforge.train.run import Run, open_run
 from ganforge.variants.lapgan import levels_figure, levels_full_size, sample_levels
 
 
@@ -83,26 +84,44 @@ def level_scores(levels: list[torch.Tensor], asked: torch.Tensor | None, real: d
     return rows
 
 
+def _sampled_levels(opened: Run, n: int, seed: int, ema: bool) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+    """The run's n samples at every level (coarse classes asked in turn for CC-LAPGAN) and the classes asked."""
+    gen = torch.Generator().manual_seed(seed)
+    asked = torch.arange(n) % 10 if opened.cfg.model.conditional else None
+    with torch.no_grad():
+        levels = sample_levels(opened.nets_for_sampling(ema), opened.cfg, n, generator=gen, labels=asked)
+    return [x.cpu() for x in levels], asked
+
+
+def _judges(opened: Run, n: int, seed: int, classifier: str | None, n_reference: int,
+            ) -> tuple[Embedder, dict[str, torch.Tensor], tuple[float, float]]:
+    """The domain classifier, the real train (k-NN reference) and test images, and their pixel range."""
+    embed = Embedder.load(opened.cfg.data.name, classifier, "logits")
+    train_x, train_y, pixel_range, _ = load_real(opened.cfg.data.name, "train", n_reference, seed)
+    test_x, test_y, _, _ = load_real(opened.cfg.data.name, "test", n, seed)
+    return embed, {"train": train_x.float(), "train_labels": train_y, "test": test_x.float(),
+                   "test_labels": test_y}, pixel_range
+
+
+def _check_args(run: str | Path, n: int, n_reference: int, k_neighbours: int, step: int | None = None) -> Run:
+    if n < 10 or n_reference < k_neighbours or k_neighbours < 1:
+        raise ConfigError(f"need --n >= 10, --k >= 1 and --n-reference >= --k; got {n}, {k_neighbours}, "
+                          f"{n_reference}")
+    opened = open_run(run, step=step)
+    if opened.spec.name != "lapgan":
+        raise ConfigError(f"experiment lapgan-levels needs a lapgan run; {run} is a {opened.spec.name!r} run")
+    return opened
+
+
 def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: int = 0, classifier: str | None = None,
                   n_reference: int = 10000, k_neighbours: int = 5, ema: bool = False,
                   log: Callable[[str], None] = print) -> dict[str, Any]:
     """Score every level of ``run`` (module docstring; ``ema``: its EMA generator) and write OUT's files; returns
     the JSON summary."""
-    if n < 10 or n_reference < k_neighbours or k_neighbours < 1:
-        raise ConfigError(f"need --n >= 10, --k >= 1 and --n-reference >= --k; got {n}, {k_neighbours}, "
-                          f"{n_reference}")
-    opened = open_run(run)
-    if opened.spec.name != "lapgan":
-        raise ConfigError(f"experiment lapgan-levels needs a lapgan run; {run} is a {opened.spec.name!r} run")
-    m, gen = opened.cfg.model, torch.Generator().manual_seed(seed)
-    asked = torch.arange(n) % 10 if m.conditional else None
-    with torch.no_grad():
-        nets = opened.nets_for_sampling(ema)
-        levels = [x.cpu() for x in sample_levels(nets, opened.cfg, n, generator=gen, labels=asked)]
-    embed = Embedder.load(opened.cfg.data.name, classifier, "logits")
-    train_x, train_y, pixel_range, _ = load_real(opened.cfg.data.name, "train", n_reference, seed)
-    test_x, test_y, _, _ = load_real(opened.cfg.data.name, "test", n, seed)
-    real = {"train": train_x.float(), "train_labels": train_y, "test": test_x.float(), "test_labels": test_y}
+    opened = _check_args(run, n, n_reference, k_neighbours)
+    m = opened.cfg.model
+    levels, asked = _sampled_levels(opened, n, seed, ema)
+    embed, real, pixel_range = _judges(opened, n, seed, classifier, n_reference)
     with torch.no_grad():
         rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
     out = Path(out_dir)
@@ -119,4 +138,34 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
         log(f"level {r['level']} ({r['size']}x{r['size']}) {r['labeler']:<10} KL {r['kl_to_uniform']:.3f} "
             f"classes {r['classes_covered']}{acc} (real test: KL {r['real_kl_to_uniform']:.3f}, accuracy "
             f"{r['real_accuracy']:.3f})")
+    return summary
+
+
+def lapgan_levels_over_training(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: int = 0,
+                                classifier: str | None = None, n_reference: int = 10000, k_neighbours: int = 5,
+                                ema: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The same scores at every kept checkpoint of ``run`` (``train.keep_every``), the same samples' seed at
+    each: whether the class histogram holds or drifts during training. Writes OUT/
+    lapgan_levels_over_training.csv (one row per step, level and labeler) and .json; returns the summary."""
+    steps = [int(p.name) for p in list_checkpoints(run)]
+    if not steps:
+        raise ConfigError(f"run {str(run)!r} has no checkpoint; train it first")
+    opened = _check_args(run, n, n_reference, k_neighbours, steps[0])
+    embed, real, pixel_range = _judges(opened, n, seed, classifier, n_reference)
+    rows: list[dict[str, Any]] = []
+    for step in steps:
+        opened = opened if opened.step == step else open_run(run, step=step)
+        levels, asked = _sampled_levels(opened, n, seed, ema)
+        with torch.no_grad():
+            scored = level_scores(levels, asked, real, embed, pixel_range, opened.cfg.model.blur_sigma, k_neighbours)
+        rows += [{"step": step, **r} for r in scored]
+        log(f"step {step}: KL " + " ".join(f"{r['size']}/{r['labeler']} {r['kl_to_uniform']:.3f}" for r in scored))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"experiment": "lapgan-levels-over-training", "run": str(run), "steps": steps, "n": n, "seed": seed,
+               "ema": ema, "k_neighbours": k_neighbours, "n_reference": n_reference,
+               "classifier": embed.meta.get("dir"), "rows": rows,
+               "files": {"csv": str(write_csv(rows, out / "lapgan_levels_over_training.csv")),
+                         "json": str(out / "lapgan_levels_over_training.json")}}
+    write_json(summary, out / "lapgan_levels_over_training.json")
     return summary
