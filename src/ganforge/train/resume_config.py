@@ -14,8 +14,9 @@ from ganforge.errors import ConfigError
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.session import fit_to_data, read_config, saved_data_shape
 
-# keys that change nothing a run computes: its length, and where its logs go (a resume may add MLflow)
-NOT_COMPARED = ("train.steps", "train.log_to", "train.mlflow_uri", "train.mlflow_experiment")
+# keys that change nothing a run computes: its length, where its logs go (a resume may add MLflow) and the
+# preset's prose (a description updated with new measurements leaves the runs of that preset reusable)
+NOT_COMPARED = ("train.steps", "train.log_to", "train.mlflow_uri", "train.mlflow_experiment", "description")
 
 
 def config_difference(a: dict, b: dict, prefix: str = "") -> list[str]:
