@@ -26,9 +26,9 @@ from ganforge.experiments.real_features import Embedder
 from ganforge.metrics.diversity import diversity_ratio
 from ganforge.metrics.evaluate import EvalRequest, evaluate, finite_or_none, samples_from_run
 from ganforge.metrics.features import load_real
+from ganforge.metrics.noise_baseline import uniform_noise
 
 EVAL_SEED = 0
-NOISE_SEED = 1  # uniform noise images, as the demo's baseline
 SUITE = ("ddm", "is", "fid", "kid", "modes")
 SCORES_FILE = "compare_scores.json"
 # measure -> (plot title, lower is better)
@@ -76,8 +76,8 @@ class Scorer:
     def baselines(self) -> dict[str, dict[str, Any]]:
         """Scores of n MNIST training images and of n uniform-noise images in [0, 1]."""
         train, _, pixel_range, _ = load_real("mnist", "train", self.n, EVAL_SEED)
-        noise = torch.rand(self.n, *train.shape[1:], generator=torch.Generator().manual_seed(NOISE_SEED))
-        return {"train": self.score(train, pixel_range), "noise": self.score(noise, (0.0, 1.0))}
+        noise, noise_range = uniform_noise(train, pixel_range, self.n)
+        return {"train": self.score(train, pixel_range), "noise": self.score(noise, noise_range)}
 
 
 def run_scores(scorer: Scorer, run_dir: Path, step: int, seed: int, log: Callable[[str], None]) -> dict[str, Any]:

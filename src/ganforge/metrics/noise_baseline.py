@@ -30,8 +30,8 @@ def uniform_noise(train: torch.Tensor, train_range: tuple[float, float] | None, 
         over the box [min, max] of the training points per coordinate, None) for toy points.
     """
     generator = torch.Generator().manual_seed(seed)
+    if train_range is not None:  # float32 draws: the same images the demo and compare have always used
+        return torch.rand(n, *train.shape[1:], generator=generator), (0.0, 1.0)
     noise = torch.rand(n, *train.shape[1:], generator=generator, dtype=torch.float64)
-    if train_range is not None:
-        return noise.float(), (0.0, 1.0)
     low, high = train.double().min(0).values, train.double().max(0).values  # (2,), (2,)
     return (low + (high - low) * noise).float(), None
