@@ -112,6 +112,11 @@ class TrainConfig:
     it), ``tensorboard`` (``RUN/tensorboard``) and ``mlflow`` (the optional extra ``ganforge[mlflow]``: params,
     scalars and sample grids in the store at ``mlflow_uri``, by default ``sqlite:///RUN/mlflow.db``, under the
     experiment ``mlflow_experiment``, by default the model's name).
+
+    ``lr_decay_start``: from this generator step on, every optimizer's learning rate falls linearly from its
+    configured value to 0 at step ``steps`` (a function of the step and ``steps`` alone, so a resume continues
+    the same schedule; a resume that raises ``steps`` stretches the rest of it to the new end); null (the
+    default) keeps the rates constant, as do values at or past ``steps``.
     """
 
     steps: int = 1000
@@ -131,6 +136,7 @@ class TrainConfig:
     log_to: list[LogSink] = field(default_factory=lambda: ["jsonl", "tensorboard"])
     mlflow_uri: str | None = None
     mlflow_experiment: str | None = None
+    lr_decay_start: int | None = None
 
 
 @dataclass

@@ -144,6 +144,9 @@ def check_train(cfg: Config) -> Config:
             raise ConfigError(f"config key 'train.{key}': must be >= {low}, got {value}")
     if not 0.0 <= cfg.train.ema < 1.0:
         raise ConfigError(f"config key 'train.ema': must be in [0, 1) (0 = no EMA), got {cfg.train.ema}")
+    if cfg.train.lr_decay_start is not None and cfg.train.lr_decay_start < 0:
+        raise ConfigError(f"config key 'train.lr_decay_start': must be >= 0 or null (no decay), "
+                          f"got {cfg.train.lr_decay_start}")
     check_log_to(cfg.train.log_to)
     return cfg
 

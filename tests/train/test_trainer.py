@@ -69,8 +69,9 @@ def assert_same_state(a: Path, b: Path, step: int, ema: bool) -> None:
 
 # Each run names its precision: `auto` would be bf16 on one CPU and fp32 on another. fp32 is the exactness
 # check; the bf16 case shows that a resume is bit-for-bit under autocast too (same kernels either side).
-@pytest.mark.parametrize("base,ema,precision", [(TOY, False, "fp32"), (TOY, False, "bf16"), (IMAGE, True, "fp32")],
-                         ids=["toy-wgan-gp-fp32", "toy-wgan-gp-bf16", "mnist-gan-bn-ema-fp32"])
+@pytest.mark.parametrize("base,ema,precision", [(TOY, False, "fp32"), (TOY, False, "bf16"), (IMAGE, True, "fp32"),
+                                               ([*TOY, "--set", "train.lr_decay_start=5"], False, "fp32")],
+                         ids=["toy-wgan-gp-fp32", "toy-wgan-gp-bf16", "mnist-gan-bn-ema-fp32", "toy-lr-decay-fp32"])
 def test_resume_after_kill_is_bit_for_bit(tmp_path, base, ema, precision):
     common = [*base, "--set", "train.checkpoint_every=10", "--set", "train.log_every=5",
               "--set", f"train.precision={precision}"]

@@ -30,6 +30,7 @@ from ganforge.train.logs import NullLogger, RunLogger, read_log, truncate_log
 from ganforge.train.mlflow_log import MlflowTracker, require_mlflow
 from ganforge.train.resume_config import check_resume_config
 from ganforge.train.run_lock import claim_run_folder
+from ganforge.train.schedule import apply_lr_scale, base_rates, lr_scale
 from ganforge.train.session import Session, build_session, restore, save
 from ganforge.variants import StepContext
 
@@ -178,8 +179,12 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
     step_cfg = workers.step_config(cfg)
     times: list[float] = []
     values: dict[str, float] = {}
+    rates = base_rates(session.optimizers)
     while session.step < cfg.train.steps and not _agree_stop(stopper, deadline, workers):
         t0 = time.perf_counter()
+        scale = lr_scale(session.step, cfg.train.lr_decay_start, cfg.train.steps)
+        if cfg.train.lr_decay_start is not None:
+            apply_lr_scale(session.optimizers, rates, scale)
         workers.sync_buffers(session.nets)
         ctx = StepContext(cfg=step_cfg, nets=session.step_nets(), optimizers=session.optimizers,
                           next_batch=session.stream.next, step=session.step, device=session.device,
@@ -194,6 +199,8 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
         times.append(time.perf_counter() - t0)
         session.step += 1
         values["it_per_s"] = 1.0 / max(times[-1], 1e-9)
+        if cfg.train.lr_decay_start is not None:
+            values["lr_scale"] = scale
         _after_step(session, run_dir, logger, values, bool(stop), workers)
         _test_stall(session.step, stopper)
     return times
