@@ -8,9 +8,10 @@ Timings interleave each run with its baselines in one process after a warm-up an
 and median over rounds (the machine is shared and noisy). Peak memory is the peak RSS of the run minus the RSS
 before it, in a fresh subprocess (VmHWM reset through /proc/self/clear_refs), measured after the inputs
 exist and after a tiny warm-up call (library loading and thread pools are not counted).
-- DDM (Basart 2017 eq. 3.4) 10k × 10k, 10-d: ganforge (float64 tiles, running log-sum-exp; torch's
-  threads and one thread) vs a float32 matmul expansion (fast, inaccurate when T == G) vs blocked scipy
-  cdist + logsumexp (float64 reference).
+- DDM (Basart 2017 eq. 3.4) 10k × 10k, 10-d: ganforge (float64 product, float32 element-wise work, running
+  log-sum-exp; torch's threads and one thread) vs the same tiles all in float64 (ganforge before) vs a
+  float32 matmul expansion (fast, inaccurate when T == G) vs blocked scipy cdist + logsumexp (float64
+  reference).
 - DDM 50k × 50k: time and peak RSS increase.
 - Parzen 10k samples × 10k test points, 784-d (MNIST pixels), 10 bandwidths: one distance pass for all σ
   vs one pass per σ vs the direct-difference loop of Goodfellow et al.'s parzen_ll.py (extrapolated).
@@ -37,6 +38,7 @@ from scipy.spatial.distance import cdist
 from scipy.special import logsumexp
 
 from ganforge.metrics import ddm, fid_from_stats, kid, parzen_log_likelihood, parzen_select_sigma
+from ganforge.metrics.pairwise import neg_cost_logsumexp
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, dict[str, float]]:
@@ -80,6 +82,11 @@ def ddm_float32_expansion(t: torch.Tensor, g: torch.Tensor, rows: int = 256, col
     return math.log(len(g)) - float(lse.double().mean())
 
 
+def ddm_float64_tiles(t: torch.Tensor, g: torch.Tensor) -> float:
+    """Baseline: ganforge's DDM before its float32 element-wise work (every tile operation in float64)."""
+    return math.log(len(g)) - float(neg_cost_logsumexp(t, g, cost="euclidean", exp_dtype=torch.float64).mean())
+
+
 def ddm_scipy_blocked(t: np.ndarray, g: np.ndarray, rows: int = 1000) -> float:
     """Baseline and float64 reference: scipy cdist (direct differences) in row blocks, then logsumexp."""
     lse = [logsumexp(-cdist(t[i : i + rows], g), axis=1) for i in range(0, len(t), rows)]
@@ -93,6 +100,7 @@ def bench_ddm(n: int, rounds: int) -> dict[str, object]:
     timing = interleaved({
         "ganforge": lambda: ddm(t, g),
         "ganforge_1_thread": lambda: with_threads(1, lambda: ddm(t, g)),
+        "float64_tiles_1_thread": lambda: with_threads(1, lambda: ddm_float64_tiles(t, g)),
         "float32_expansion": lambda: ddm_float32_expansion(t, g),
         "scipy_cdist_blocked": lambda: ddm_scipy_blocked(t64, g64),
     }, rounds)
@@ -100,6 +108,7 @@ def bench_ddm(n: int, rounds: int) -> dict[str, object]:
     for name, x in (("randn", t), ("logit_like_3randn_plus_10", 3 * t + 10)):
         ref = ddm_scipy_blocked(x.double().numpy(), x.double().numpy())  # T == G: every diagonal distance is 0
         errors[name] = {"ganforge": abs(ddm(x, x) - ref) / ref,
+                        "float64_tiles": abs(ddm_float64_tiles(x, x) - ref) / ref,
                         "float32_expansion": abs(ddm_float32_expansion(x, x) - ref) / ref}
     return {"size": f"{n}x{n}x10", "timing": timing, "relative_error_T_eq_G": errors}
 

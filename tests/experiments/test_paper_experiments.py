@@ -48,12 +48,13 @@ def test_missing_modes_writes_its_files_and_ddm_keeps_improving(env, tmp_path):
     assert means[0] > means[1] > means[2] > s["reference_train"]["ddm"] and s["ddm_keeps_improving"]
     assert s["score_saturation"] == pytest.approx(1.0)  # n = 1000 is the largest n here
     assert s["per_n"]["10"]["score_mean"] < s["per_n"]["1000"]["score_mean"]  # 10 images miss classes
-    # Replication leaves DDM unchanged: the replicated set's DDM is that of its n distinct images.
+    # Replication leaves DDM unchanged: the replicated set's DDM is that of its n distinct images (to DDM's
+    # float32 tile sums, ~1e-8 relative: the copies change the rounding, not the value).
     embed = Embedder.load("mnist", env["classifier"])
     _, test_f, _ = embed.real("test", 500, 0)
     _, train_f, _ = embed.real("train", 3000, 0)
     idx = replicated_indices(3000, 100, np.random.default_rng([0, 100, 1]))
-    assert float(rows[3]["ddm"]) == pytest.approx(ddm(test_f, train_f[np.unique(idx)]), rel=1e-9)
+    assert float(rows[3]["ddm"]) == pytest.approx(ddm(test_f, train_f[np.unique(idx)]), rel=1e-7)
 
 
 def test_corruptions_raise_ddm_monotonically(env, tmp_path):

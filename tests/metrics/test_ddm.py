@@ -1,4 +1,7 @@
-"""DDM (Basart 2017 eq. 3.4) against a full float64 distance matrix, closed forms, and ganforge's eq. 3.5."""
+"""DDM (Basart 2017 eq. 3.4) against a full float64 distance matrix, closed forms, and ganforge's eq. 3.5.
+
+DDM takes its costs, exps and tile sums in float32 after a float64 product (``metrics.pairwise`` step 4), so
+values agree with float64 references to ~1e-8 relative; the tests allow 1e-7 (the issue's bound: 2e-5)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from scipy.special import logsumexp
 
 from ganforge.errors import ConfigError
 from ganforge.metrics import ddm, ddm_relative, ddm_sum, ddm_summary
+from ganforge.metrics.pairwise import neg_cost_logsumexp
 
 
 def _reference_ddm(t: torch.Tensor, g: torch.Tensor, distance: str) -> float:
@@ -28,14 +32,14 @@ def _features(seed: int, n: int, d: int = 10, shift: float = 0.0) -> torch.Tenso
 @pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
 def test_matches_full_matrix_reference(distance):
     t, g = _features(0, 120), _features(1, 90, shift=0.4)
-    assert ddm(t, g, distance) == pytest.approx(_reference_ddm(t, g, distance), rel=1e-12)
+    assert ddm(t, g, distance) == pytest.approx(_reference_ddm(t, g, distance), rel=1e-7)
 
 
 @pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
 def test_same_value_for_every_block_size(distance):
     t, g = _features(2, 301), _features(3, 257)
     values = [ddm(t, g, distance, block_size=b) for b in (None, 1, 16, 300, 1000, (7, 5), (64, 2000))]
-    assert values == pytest.approx([values[0]] * len(values), rel=1e-13)
+    assert values == pytest.approx([values[0]] * len(values), rel=1e-7)
 
 
 @pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
@@ -47,28 +51,42 @@ def test_identical_sets_accurate_to_1e6(distance):
     assert abs(ddm(t.float(), t.float(), distance) - _reference_ddm(t.float(), t.float(), distance)) / ref < 1e-6
 
 
+@pytest.mark.parametrize("kind", ["unit", "logit-like"])
+@pytest.mark.parametrize("same", [False, True], ids=["T!=G", "T==G"])
+def test_float32_tiles_match_the_all_float64_computation(kind, same):
+    """The float32 element-wise work against the float64 path of the same tiles, at a size with many tiles:
+    well inside the issue's 2e-5 (measured 2e-10 to 3e-9 at 10k x 10k)."""
+    scale, shift = (1.0, 0.0) if kind == "unit" else (8.0, 5.0)
+    gen = torch.Generator().manual_seed(21)
+    t = torch.randn(1500, 10, generator=gen) * scale + shift
+    g = t.clone() if same else torch.randn(2500, 10, generator=gen) * scale + shift
+    exact = math.log(len(g)) - float(neg_cost_logsumexp(t, g, cost="euclidean", exp_dtype=torch.float64).mean())
+    assert ddm(t, g) == pytest.approx(exact, rel=1e-7)
+    assert ddm(t, g) != exact  # the float32 path is the one measured
+
+
 def test_two_points_closed_form():
     # T = G = {0, a}: every t sees itself (D = 0) and the other point, so DDM = log 2 - log(1 + exp(-D(0, a))).
     a = 1.7
     pts = torch.tensor([[0.0, 0.0], [a, 0.0]], dtype=torch.float64)
-    assert ddm(pts, pts, "half_sq") == pytest.approx(math.log(2) - math.log1p(math.exp(-a * a / 2)), rel=1e-14)
-    assert ddm(pts, pts, "euclidean") == pytest.approx(math.log(2) - math.log1p(math.exp(-a)), rel=1e-12)
+    assert ddm(pts, pts, "half_sq") == pytest.approx(math.log(2) - math.log1p(math.exp(-a * a / 2)), rel=1e-7)
+    assert ddm(pts, pts, "euclidean") == pytest.approx(math.log(2) - math.log1p(math.exp(-a)), rel=1e-7)
 
 
 def test_one_test_point_closed_form_and_far_sets():
     t = np.array([[0.0, 0.0, 0.0]])
     g = np.array([[1.0, 2.0, 2.0], [0.0, 0.0, 4.0]])  # distances 3 and 4
     expected = -math.log((math.exp(-3.0) + math.exp(-4.0)) / 2)
-    assert ddm(t, g) == pytest.approx(expected, rel=1e-14)
+    assert ddm(t, g) == pytest.approx(expected, rel=1e-7)
     # exp(-D) underflows in float64 here; DDM must still be exact.
     assert ddm(t, g * 1e3, "half_sq") == pytest.approx(-math.log((math.exp(-4.5e6 + 4.5e6) + 0.0) / 2) + 4.5e6,
-                                                      rel=1e-14)
+                                                      rel=1e-7)
 
 
 def test_duplicating_generated_set_changes_nothing():
     # The inner term is a mean over G, so G and G ∪ G give the same DDM.
     t, g = _features(5, 50), _features(6, 40)
-    assert ddm(t, torch.cat([g, g])) == pytest.approx(ddm(t, g), rel=1e-13)
+    assert ddm(t, torch.cat([g, g])) == pytest.approx(ddm(t, g), rel=1e-7)
 
 
 def test_closer_generated_set_scores_lower():
@@ -104,8 +122,8 @@ def test_numpy_and_float32_inputs_agree_with_torch():
 def test_summary_relative_and_sum_follow_their_definitions():
     train, test, gen = _features(12, 80), _features(13, 100), _features(14, 80, shift=0.5)
     s = ddm_summary(train, test, gen, "half_sq")
-    assert s["ddm"] == pytest.approx(_reference_ddm(test, gen, "half_sq"), rel=1e-12)
-    assert s["ddm_train"] == pytest.approx(_reference_ddm(test, train, "half_sq"), rel=1e-12)
+    assert s["ddm"] == pytest.approx(_reference_ddm(test, gen, "half_sq"), rel=1e-7)
+    assert s["ddm_train"] == pytest.approx(_reference_ddm(test, train, "half_sq"), rel=1e-7)
     assert s["ddm_relative"] == pytest.approx(s["ddm"] - s["ddm_train"], rel=1e-12)
     assert s["ddm_sum"] == pytest.approx(2 * s["ddm"] - s["ddm_train"], rel=1e-12)
     assert ddm_relative(train, test, gen, "half_sq") == s["ddm_relative"]

@@ -52,8 +52,10 @@ def test_block_size_changes_nothing(name):
     fn = METRICS.get(name)
     args, kwargs = CALLS[name]
     values = [np.atleast_1d(fn(*args, **kwargs, block_size=b)) for b in (None, 1, (7, 3), (100, 100))]
+    # DDM sums each tile in float32 (metrics.pairwise step 4): tile shapes move it by ~1e-8 relative.
+    tol = {"rtol": 1e-7, "atol": 1e-7} if name.startswith("ddm") else {"rtol": 1e-13}
     for v in values[1:]:
-        np.testing.assert_allclose(v, values[0], rtol=1e-13)
+        np.testing.assert_allclose(v, values[0], **tol)
 
 
 def test_public_api_is_explicit():

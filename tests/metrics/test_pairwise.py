@@ -54,6 +54,32 @@ def test_identical_sets_with_large_offset_stay_accurate():
     torch.testing.assert_close(got_sq, _reference(q, q, "squared", [1.0]), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("cost", ["euclidean", "squared"])
+@pytest.mark.parametrize("block_size", [None, 1, (5, 3), (64, 1000)])
+def test_float32_element_wise_work_matches_the_reference(cost, block_size):
+    q, k = _data(2, 53, 71, 6, offset=5.0)
+    scales = [0.1, 0.5, 1.0, 3.0]
+    got = neg_cost_logsumexp(q, k, cost=cost, scales=scales, block_size=block_size, exp_dtype=torch.float32)
+    assert got.dtype == torch.float64
+    # Each float32 cost is off by ~6e-8 of itself, so a log-sum-exp by ~scale · 6e-8 · (its smallest costs).
+    torch.testing.assert_close(got, _reference(q, k, cost, scales), rtol=1e-6, atol=1e-6)
+    same = neg_cost_logsumexp(q, q, cost=cost, block_size=block_size, exp_dtype=torch.float32)  # T == G
+    torch.testing.assert_close(same, _reference(q, q, cost, [1.0]), rtol=1e-6, atol=1e-6)
+
+
+def test_float32_far_apart_sets_do_not_overflow_or_underflow():
+    q = torch.tensor([[0.0]], dtype=torch.float64)
+    k = torch.tensor([[1000.0], [1001.0]], dtype=torch.float64)
+    got = neg_cost_logsumexp(q, k, cost="squared", scales=[1.0, 2.0], block_size=(1, 1), exp_dtype=torch.float32)
+    torch.testing.assert_close(got, torch.tensor([[-1e6, -2e6]], dtype=torch.float64), rtol=1e-7, atol=0.0)
+
+
+def test_other_element_wise_dtypes_are_refused():
+    q, k = _data(3, 4, 4, 2)
+    with pytest.raises(ConfigError, match="exp_dtype must be torch.float64 or torch.float32"):
+        neg_cost_logsumexp(q, k, exp_dtype=torch.float16)
+
+
 def test_far_apart_sets_do_not_underflow():
     # exp(-cost) underflows to 0 in float64 here; the running minimum keeps the exact value.
     q = torch.tensor([[0.0]], dtype=torch.float64)
