@@ -23,7 +23,7 @@ def test_demo_runs_every_phase_and_continues_when_run_again(tmp_path):
     run = tmp_path / "demo"
     first = demo(run, "0.05", env)
     assert first.returncode == 0, first.stderr
-    for index, phase in enumerate(("fetch MNIST", "domain classifier", "train WGAN-GP", "evaluate", "report")):
+    for index, phase in enumerate(("fetch MNIST", "domain classifier", "train GAN", "evaluate", "report")):
         assert f"[{index + 1}/5] {phase}" in first.stderr
     assert first.stdout.strip().endswith(f"report: {run / 'report.html'}")
     metrics = json.loads((run / "metrics.json").read_text())
