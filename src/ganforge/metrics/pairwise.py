@@ -87,8 +87,9 @@ def neg_cost_logsumexp(
     rows, cols = tile_shape(block_size)
     q_aug, k_aug_t = _augment(queries, keys)
     size = min(rows, len(q_aug)) * min(cols, k_aug_t.shape[1])
-    tiles = _Tiles(torch.empty(size, dtype=torch.float64), torch.empty(size, dtype=exp_dtype),
-                   torch.empty(size, dtype=exp_dtype) if len(scale_t) > 1 else None)
+    product = torch.empty(size, dtype=torch.float64)
+    cost_buffer = product if exp_dtype == torch.float64 else torch.empty(size, dtype=exp_dtype)  # float64: in place
+    tiles = _Tiles(product, cost_buffer, torch.empty(size, dtype=exp_dtype) if len(scale_t) > 1 else None)
     out = torch.empty(len(q_aug), len(scale_t), dtype=torch.float64)
     for i in range(0, len(q_aug), rows):
         out[i : i + rows] = _row_block(q_aug[i : i + rows], k_aug_t, cost, scale_t, cols, tiles)
