@@ -263,6 +263,9 @@ def test_seeds_are_run_apart_and_reported_as_mean_and_std(env, monkeypatch, caps
     layer, curve = next((layer, c["w"]) for layer, c in curves.items() if c["w"])  # random trains one a step
     assert summary["variants"]["random"]["per_seed"]["1"][f"w_last_{layer}"] == pytest.approx(curve[-1], abs=1e-12)
     assert summary["seeds"] == [0, 1]
+    table_md = (out / "ppgn_disc_seeds.md").read_text().splitlines()
+    accuracy = f"{np.mean(per_seed):.3f} ± {np.std(per_seed, ddof=1):.3f}"
+    assert table_md[2].startswith("| random | ") and accuracy in table_md[2]
     import ganforge.experiments.ppgn_disc_seeds as seeds_module
 
     before, original = (out / "ppgn_disc_seeds.csv").read_bytes(), seeds_module.ppgn_disc
@@ -291,5 +294,34 @@ def test_epochs_follow_the_thesis_relation():
     assert epochs_to_steps(1, warmup=False) == 375 and epochs_to_steps(3, warmup=False) == 1125
     assert steps_to_epochs(4979, warmup=True) == pytest.approx(15.0, abs=1e-12)
     parse = lambda *a: settings_from_args(build_parser().parse_args(["experiment", "ppgn-disc", *a]))  # noqa: E731
-    assert parse("--epochs", "15", "--warmup").steps == 4979 and parse().steps == 1125
+    assert parse("--epochs", "15", "--warmup").steps == 4979 and parse().steps == 3750
     assert parse("--minutes-per-variant", "2").steps == 4979 and parse("--steps", "7").steps == 7
+
+
+def test_markdown_table_gives_mean_and_std_and_the_baselines_fid_and_ddm():
+    """ppgn_disc_seeds.md: one row per variant with every column as mean ± std at its digits, then the
+    training images and the reference run (when every seed scored one) with FID and DDM only."""
+    from ganforge.experiments.ppgn_disc_seeds import COLUMNS, baselines, markdown_table
+
+    def seed(fid_train, fid_ref):
+        return {"baseline_train": {"n": 200, "fid": fid_train, "ddm": 6.0,
+                                   "reference": {"run": "R", "n": 200, "fid": fid_ref, "ddm": 7.0}}}
+
+    base = baselines({0: seed(3.0, 18.0), 1: seed(5.0, 21.0)})
+    assert base["training images"]["fid_mean"] == pytest.approx(4.0, abs=1e-12)
+    assert base["training images"]["fid_std"] == pytest.approx(np.std([3.0, 5.0], ddof=1), abs=1e-12)
+    reference = base["reference run R"]
+    assert reference["fid_mean"] == pytest.approx(19.5, abs=1e-12) and reference["seeds"] == 2
+    row = {"seeds": 2, **{f"{key}_{part}": value for _, key, _ in COLUMNS
+                          for part, value in (("mean", 0.5), ("std", 0.25))}}
+    lines = markdown_table({"vanilla": row}, base, {"vanilla": "image"}).splitlines()
+    assert len(lines) == 5 and lines[0].startswith("| variant | critics | class acc. (domain) |")
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cells[:4] == ["vanilla", "image", "0.500 ± 0.250", "0.500 ± 0.250"]
+    assert cells[2 + [k for _, k, _ in COLUMNS].index("fid")] == "0.5 ± 0.2"  # FID at one decimal
+    train_cells = [c.strip() for c in lines[3].strip("|").split("|")]
+    assert train_cells[0] == "training images (n 200)" and train_cells.count("") == len(COLUMNS) - 1
+    assert "4.0 ± 1.4" in train_cells and "6.00 ± 0.00" in train_cells
+    assert lines[4].startswith("| reference run R (n 200) |") and "19.5 ± 2.1" in lines[4]
+    without = baselines({0: seed(3.0, 18.0), 1: {"baseline_train": {"n": 200, "fid": 5.0, "ddm": 6.0}}})
+    assert list(without) == ["training images"]  # a reference scored by one seed only is left out

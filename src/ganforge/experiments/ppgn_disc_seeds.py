@@ -9,8 +9,10 @@ over the first and the last tenth of the logged steps (it should fall and level 
 steps per second (an fc1 critic should cost less than the image critic).
 
 Written: ``OUT/ppgn_disc_seeds.csv`` (one row per variant: n seeds, then ``<measure>_mean`` and
-``<measure>_std`` with the sample standard deviation, ddof 1) and ``OUT/ppgn_disc_seeds.json`` (the same,
-plus each seed's values).
+``<measure>_std`` with the sample standard deviation, ddof 1), ``OUT/ppgn_disc_seeds.json`` (the same,
+plus each seed's values, and the baselines: training images and, with ``--reference-run``, that run's
+samples, scored alike per seed) and ``OUT/ppgn_disc_seeds.md`` (the README's table: one row per variant,
+mean ± std, then the baselines' FID and DDM).
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError
 from ganforge.experiments.outputs import mean_std, write_csv, write_json
 from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc, settings_record
 
+COLUMNS = (("class acc. (domain)", "class_accuracy", 3), ("class acc. (second)", "second_accuracy", 3),
+           ("diversity / real", "diversity_ratio", 2), ("recon. as source", "recon_accuracy", 3), ("FID", "fid", 1),
+           ("DDM", "ddm", 2), ("prior gap", "prior_gap", 2), ("steps/s", "steps_per_second", 2))
 MEASURES = ("class_accuracy", "second_accuracy", "encoder_accuracy", "diversity_ratio", "recon_accuracy",
             "recon_mse", "prior_gap", "real_prior_gap", "ddm", "fid", "steps_per_second", "train_seconds")
 
@@ -100,10 +106,45 @@ def ppgn_disc_seeds(out_dir: str | Path, settings: DiscSettings, seeds: int, *,
     keys = list(dict.fromkeys(k for row in rows for k in row))
     write_csv([{k: row.get(k) for k in keys} for row in rows], out / "ppgn_disc_seeds.csv")
     first = next(iter(per_seed.values()))
+    critics = {v: "+".join(r["critics"]) for v, r in first["variants"].items()}
     summary = {"experiment": "ppgn-disc", "seeds": list(per_seed), "settings": first["settings"],
-               "reduced": first["reduced"], "baseline_train": first["baseline_train"], "variants": table,
+               "reduced": first["reduced"], "baseline_train": first["baseline_train"],
+               "baselines": baselines(per_seed), "variants": table,
                "total_seconds": round(sum(s["total_seconds"] for s in per_seed.values()), 1),
                "files": {"csv": str(out / "ppgn_disc_seeds.csv"), "json": str(out / "ppgn_disc_seeds.json"),
                          "per_seed": {s: p["files"] for s, p in per_seed.items()}}}
+    write_bytes_atomic(out / "ppgn_disc_seeds.md", markdown_table(table, summary["baselines"], critics).encode())
+    summary["files"]["md"] = str(out / "ppgn_disc_seeds.md")
     write_json(summary, out / "ppgn_disc_seeds.json")
     return summary
+
+
+def baselines(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Mean ± std over the seeds of FID and DDM of the training images and, when every seed scored one, the
+    reference run's samples (each seed draws its own sample set of the same size)."""
+    records = {"training images": [s["baseline_train"] for s in per_seed.values()]}
+    references = [s["baseline_train"].get("reference") for s in per_seed.values()]
+    if all(references):
+        records[f"reference run {references[0]['run']}"] = references
+    table = {}
+    for name, recs in records.items():
+        row: dict[str, Any] = {"seeds": len(recs), "n": recs[0]["n"]}
+        for key in ("fid", "ddm"):
+            row[f"{key}_mean"], row[f"{key}_std"] = mean_std([r[key] for r in recs])
+        table[name] = row
+    return table
+
+
+def markdown_table(table: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]], critics: dict[str, str]) -> str:
+    """The variants' mean ± std (:data:`COLUMNS`), then one row per baseline with its FID and DDM only."""
+    def cell(row: dict[str, Any], key: str, digits: int) -> str:
+        mean, std = row.get(f"{key}_mean"), row.get(f"{key}_std")
+        return "" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+    head = ["variant", "critics", *(name for name, _, _ in COLUMNS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    lines += [f"| {v} | {critics[v]} | " + " | ".join(cell(r, k, d) for _, k, d in COLUMNS) + " |"
+              for v, r in table.items()]
+    lines += [f"| {name} (n {r['n']}) | | " + " | ".join(cell(r, k, d) if k in ("fid", "ddm") else ""
+                                                        for _, k, d in COLUMNS) + " |" for name, r in base.items()]
+    return "\n".join(lines) + "\n"
