@@ -14,8 +14,8 @@ then write per variant its sample grid, a MALA class grid (10 rows x --grid-colu
 curves (OUT/ppgn_disc.png), training time, and DDM / FID / class accuracy of MALA samples measured with the
 domain classifier (not PPGN's encoder E) against the MNIST test set: OUT/ppgn_disc.csv and OUT/ppgn_disc.json.
 
-REDUCED by default, sized for a 2-core CPU (about 30 minutes for all six variants on one core): width 0.125
-(thesis 1), 1,125 generator steps = 3 epochs (thesis 15 epochs = 4,979 steps), no warm-up critic schedule (thesis: on),
+REDUCED by default, sized for a 2-core CPU (about an hour for all six variants on one core): width 0.125
+(thesis 1), 3,750 generator steps = 10 epochs (thesis 15 epochs = 4,979 steps), no warm-up critic schedule (thesis: on),
 MALA 20 chains per class x 1,000 steps (thesis 200: too few for these chains to settle, see prior_gap).
 The thesis's setting: --width 1 --epochs 15 --warmup --mala-steps 200.
 E (an MNIST classifier of the same width) is trained once and cached."""
@@ -29,7 +29,7 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=float, default=0.125, help="width of G, the critics and E (thesis: 1; "
                         "default 0.125, the reduced CPU version)")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help=f"generator steps per variant (default {DEFAULT_STEPS} = 3 epochs; "
+    length.add_argument("--steps", type=int, help=f"generator steps per variant (default {DEFAULT_STEPS} = 10 epochs; "
                         "with --minutes-per-variant: at most 4979)")
     length.add_argument("--epochs", type=float, help="epochs per variant, as generator steps by the thesis's relation "
                         "(15 epochs with --warmup = 4,979 steps; 1 epoch without = 375)")

@@ -9,15 +9,15 @@ unconditional sample grid, the Wasserstein-estimate curve of every critic (one p
 thesis's Fig. 4), training time and steps, and MALA-approx class samples scored by the domain classifier
 (``ppgn_disc_eval``).
 
-A REDUCED version by default, sized for a 2-core CPU (all six variants in about half an hour on one core):
-width 0.125 (the thesis: 1), 1,125 generator steps = 3 epochs of MNIST at batch 32 with 5 critic steps per
-generator step (the thesis: 15 epochs = 4,979 steps; with the λs balanced every step 1 epoch already drew
-class-conditional digits at class accuracy 0.5-0.65, so 3 epochs fit the hour with room for 3 seeds), no
-warm-up critic schedule (the thesis: 100 critic steps for the first 25 generator steps and every 500th, which
-alone would cost 2-8 minutes per variant here), MALA with 20 chains per class and 1,000 steps (the thesis:
-200). The chains are run until their codes stop moving: the prior gap ||R(h) - h|| / ||h|| of combined's
-chains (seed 0) was 1.17 after 50 steps, 0.47 after 200, 0.17 after 600, 0.14 after 800 and 0.13 after
-1,000; 200 steps leave the chains mid-way, off the codes G was trained on. ``prior_gap`` is reported per
+A REDUCED version by default, sized for a 2-core CPU (all six variants in about an hour on one core): width
+0.125 (the thesis: 1), 3,750 generator steps = 10 epochs of MNIST at batch 32 with 5 critic steps per
+generator step (the thesis: 15 epochs = 4,979 steps). Length is the lever that fits the hour: vanilla's FID at
+200 samples (seed 0) was 69.7 / 42.2 / 30.0 after 3 / 5 / 10 epochs, and width 0.25 costs 2.7× per step
+(README, "PPGN-h"). No warm-up critic schedule (the thesis: 100 critic steps for the first 25 generator steps
+and every 500th, which alone would cost 2-8 minutes per variant here), MALA with 20 chains per class and 1,000
+steps (the thesis: 200). The chains are run until their codes stop moving: the prior gap ||R(h) - h|| / ||h||
+of combined's chains (seed 0) was 1.17 after 50 steps, 0.47 after 200, 0.17 after 600, 0.14 after 800 and 0.13
+after 1,000; 200 steps leave the chains mid-way, off the codes G was trained on. ``prior_gap`` is reported per
 variant so a user sees whether the chains got there.
 ``epochs_to_steps`` converts epochs with the thesis's relation: an epoch is 60,000 / 32 = 1,875 critic
 batches, and the generator step reuses the last critic batch, so 15 epochs with warm-up are exactly 4,979
@@ -63,7 +63,7 @@ from ganforge.variants.base import critic_iterations
 VARIANTS = ("vanilla", "fc1-adv", "fc1-full", "fc1-noadv", "combined", "random")
 THESIS = {"width": 1.0, "epochs": 15, "steps": 4979, "warmup": True, "mala_steps": 200}
 MNIST_TRAIN, BATCH, N_CRITIC = 60000, 32, 5
-DEFAULT_STEPS = 1125  # 3 epochs without warm-up
+DEFAULT_STEPS = 3750  # 10 epochs without warm-up
 REDUCED_MALA_STEPS = 1000  # until the chains' prior gap levels off (module docstring); the thesis: 200
 
 
