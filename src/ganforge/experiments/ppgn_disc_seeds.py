@@ -125,7 +125,7 @@ def baselines(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     records = {"training images": [s["baseline_train"] for s in per_seed.values()]}
     references = [s["baseline_train"].get("reference") for s in per_seed.values()]
     if all(references):
-        records[f"reference run {references[0]['run']}"] = references
+        records[f"reference run {Path(references[0]['run']).name}"] = references
     table = {}
     for name, recs in records.items():
         row: dict[str, Any] = {"seeds": len(recs), "n": recs[0]["n"]}
