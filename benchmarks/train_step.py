@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from ganforge import config as C  # noqa: E402
+from ganforge.errors import GanforgeError  # noqa: E402
 from ganforge.train.batches import BatchStream  # noqa: E402
 from ganforge.train.runtime import cpu_has_native_bf16, to_memory_format  # noqa: E402
 from ganforge.train.session import Session, build_nets  # noqa: E402
@@ -107,7 +108,10 @@ def main() -> None:
                           "cuda": torch.cuda.is_available()},
               "rounds": args.rounds, "steps_per_round": args.steps, "presets": {}}
     for preset in args.presets.split(","):
-        result["presets"][preset] = bench_preset(preset, args.rounds, args.steps)
+        try:
+            result["presets"][preset] = bench_preset(preset, args.rounds, args.steps)
+        except GanforgeError as exc:  # e.g. a frozen classifier not trained on this machine: say so, go on
+            result["presets"][preset] = {"skipped": str(exc)}
         print(json.dumps({preset: result["presets"][preset]}), file=sys.stderr, flush=True)
     print(json.dumps(result, indent=2))
 
