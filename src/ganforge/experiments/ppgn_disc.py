@@ -12,7 +12,7 @@ thesis's Fig. 4), training time and steps, and MALA-approx class samples scored 
 A REDUCED version by default, sized for a 2-core CPU (all six variants in about an hour on one core): width
 0.125 (the thesis: 1), 3,750 generator steps = 10 epochs of MNIST at batch 32 with 5 critic steps per
 generator step (the thesis: 15 epochs = 4,979 steps). Length is the lever that fits the hour: vanilla's FID at
-200 samples (seed 0) was 69.7 / 42.2 / 30.0 after 3 / 5 / 10 epochs, and width 0.25 costs 2.7× per step
+200 samples (seed 0) was 69.7 / 42.2 / 30.0 after 3 / 5 / 10 epochs, and width 0.25 costs 2.9× per step
 (README, "PPGN-h"). No warm-up critic schedule (the thesis: 100 critic steps for the first 25 generator steps
 and every 500th, which alone would cost 2-8 minutes per variant here), MALA with 20 chains per class and 1,000
 steps (the thesis: 200). The chains are run until their codes stop moving: the prior gap ||R(h) - h|| / ||h||
