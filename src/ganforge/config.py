@@ -117,6 +117,9 @@ class TrainConfig:
     configured value to 0 at step ``steps`` (a function of the step and ``steps`` alone, so a resume continues
     the same schedule; a resume that raises ``steps`` stretches the rest of it to the new end); null (the
     default) keeps the rates constant, as do values at or past ``steps``.
+
+    ``deterministic``: on CUDA, deterministic kernels (slower; what a bit-for-bit resume needs there); CPU
+    kernels are deterministic either way.
     """
 
     steps: int = 1000
@@ -126,6 +129,7 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     channels_last: bool = True
     compile: bool = False
+    deterministic: bool = True
     ema: float = 0.0
     log_every: int = 10
     sample_every: int = 200

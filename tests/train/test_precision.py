@@ -24,6 +24,7 @@ from ganforge.train.runtime import (
     cpu_has_native_bf16,
     other_cpu_precision,
     resolve_precision,
+    use_deterministic_cuda,
 )
 from ganforge.variants import StepContext
 from helpers.sessions import UNIT, tiny_session
@@ -119,3 +120,24 @@ def test_cuda_step_runs_under_bf16_autocast():
     out = spec.train_step(ctx)
     assert all(torch.isfinite(v).item() for v in out.values())
     assert all(p.dtype == torch.float32 and p.is_cuda for p in nets["generator"].parameters())
+
+
+@pytest.fixture
+def restore_determinism(monkeypatch):
+    """Undo what use_deterministic_cuda sets process-wide."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    yield
+    torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2], saved[3]
+
+
+def test_deterministic_kernels_are_asked_for_on_cuda_only(restore_determinism):
+    use_deterministic_cuda(torch.device("cpu"), True)  # CPU kernels are deterministic already: nothing set
+    use_deterministic_cuda(torch.device("cuda"), False)  # train.deterministic=false: nothing set
+    assert not torch.are_deterministic_algorithms_enabled() and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    use_deterministic_cuda(torch.device("cuda"), True)  # sets flags only: runs without a GPU
+    assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"

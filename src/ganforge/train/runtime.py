@@ -6,6 +6,10 @@ without them bf16 is emulated and slower than fp32 (measured in ``benchmarks/tra
 The environment variable ``GANFORGE_PRECISION`` (``fp32`` or ``bf16``) overrides what ``auto`` picks,
 so one machine can run as the other kind of CPU would (``make test`` does, for the tests marked
 ``precision``); an explicit ``train.precision`` is never overridden.
+
+``train.deterministic`` (default true) asks CUDA for deterministic kernels (:func:`use_deterministic_cuda`),
+so that a resumed run equals an uninterrupted one bit for bit on a GPU as it does on a CPU, whose kernels
+are deterministic already.
 """
 
 from __future__ import annotations
@@ -73,6 +77,24 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda" or cpu_has_native_bf16():
         return "bf16"
     return "fp32"
+
+
+CUBLAS_WORKSPACE = ":4096:8"  # what cuBLAS needs for deterministic matrix products (CUDA >= 10.2)
+
+
+def use_deterministic_cuda(device: torch.device, enabled: bool) -> None:
+    """On CUDA with ``enabled``: deterministic cuDNN and PyTorch kernels, no cuDNN autotuning, and the cuBLAS
+    workspace setting they need (set when the environment has none). Kernels without a deterministic version
+    warn instead of failing (``warn_only``). Does nothing on other devices: CPU kernels are deterministic.
+
+    The settings are process-wide (``torch.use_deterministic_algorithms``), as a training process's are.
+    """
+    if device.type != "cuda" or not enabled:
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def autocast_factory(precision: str, device: torch.device) -> Callable[[], contextlib.AbstractContextManager]:

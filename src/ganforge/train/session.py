@@ -26,7 +26,13 @@ from ganforge.train.checkpoint_match import RESUME_EARLIER
 from ganforge.train.distributed import per_rank_batch
 from ganforge.train.ema import make_ema
 from ganforge.train.rng import restore_rng_state
-from ganforge.train.runtime import autocast_factory, resolve_precision, select_device, to_memory_format
+from ganforge.train.runtime import (
+    autocast_factory,
+    resolve_precision,
+    select_device,
+    to_memory_format,
+    use_deterministic_cuda,
+)
 from ganforge.variants import VARIANTS, DataShape, VariantSpec
 
 EMA_PREFIX = "ema_"
@@ -116,6 +122,7 @@ def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: P
     process's ``batch_size // world`` of each batch. With ``checkpoint``, the shapes ``cfg`` implies are
     checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
+    use_deterministic_cuda(device, cfg.train.deterministic)
     data = load_training_data(cfg)
     data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
     images = to_memory_format(data.images.to(device), False)
