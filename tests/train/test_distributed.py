@@ -210,3 +210,21 @@ def test_a_worker_error_is_one_line_and_exit_2(tmp_path) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("ganforge: error:")]
     assert len(errors) == 1 and "ganforge data fetch mnist" in errors[0], result.stderr
     assert "Traceback" not in result.stderr and "ChildFailedError" not in result.stderr
+
+
+def test_one_process_under_torchrun_joins_a_group_and_equals_the_plain_run(tmp_path) -> None:
+    """torchrun with one worker runs the collectives (gloo here, NCCL on a GPU: tests/test_cuda.py) over a group
+    of one; every checkpoint tensor and log record equals the plain single-process run's."""
+    runs = {"plain": tmp_path / "plain", "group": tmp_path / "group"}
+    assert main(["train", *TOY, "--out", str(runs["plain"])]) == 0
+    results = run_workers(cli_code("train", *TOY, "--out", str(runs["group"])), world=1)
+    assert json.loads(results[0].stdout)["backend"] == "gloo"
+    summaries = {name: json.loads((run / "summary.json").read_text()) for name, run in runs.items()}
+    assert (summaries["group"]["backend"], summaries["group"]["processes"]) == ("gloo", 1)
+    assert (summaries["plain"]["backend"], summaries["plain"]["processes"]) == (None, 1)
+    a, b = checkpoint_tensors(runs["plain"], 8), checkpoint_tensors(runs["group"], 8)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    strip = [{k: v for k, v in r.items() if k != "it_per_s"} for r in log_records(runs["plain"])]
+    assert [{k: v for k, v in r.items() if k != "it_per_s"} for r in log_records(runs["group"])] == strip

@@ -4,7 +4,8 @@ Under ``torchrun --nproc-per-node K -m ganforge train ...`` (or ``ganforge train
 process trains the same nets on its own shard of every global batch (``train.batch_size // K``
 samples, disjoint slices of the same epoch permutation, see :class:`BatchStream`), with gloo on the
 CPU and NCCL on GPUs (``cuda:LOCAL_RANK``). Rank 0 alone writes logs, samples, checkpoints and the
-summary.
+summary. One process under torchrun (``--nproc-per-node 1``) joins a process group too, so one GPU runs the
+NCCL path; it computes what a plain run does (``ganforge train --nproc 1`` is a plain run, no torchrun).
 
 Gradients are averaged at the optimizer, not by a ``DistributedDataParallel`` wrapper: a pre-step
 hook on every optimizer all-reduces the grads of its parameters (one flattened buffer per dtype,
@@ -53,8 +54,9 @@ STOP_REASONS = ("SIGINT", "SIGTERM", "time limit", "stop")
 
 
 def launched_by_torchrun() -> bool:
-    """True when torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK) names more than one process."""
-    return all(k in os.environ for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK")) and int(os.environ["WORLD_SIZE"]) > 1
+    """True when torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK) is set: this process is one of its
+    workers, one or more (a single worker still joins a process group, so one GPU runs the NCCL path)."""
+    return all(k in os.environ for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
 
 
 def per_rank_batch(batch_size: int, world: int) -> int:
@@ -123,12 +125,15 @@ def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
 
 @dataclasses.dataclass
 class Workers:
-    """This process's place among the training processes; with ``world == 1`` every collective is a no-op.
+    """This process's place among the training processes; outside a process group (``in_group`` false: no
+    torchrun) every collective is skipped. A torchrun of one process runs them (sums over one rank: the
+    same numbers as without).
 
     Attributes:
         rank, world, local_rank: torchrun's RANK, WORLD_SIZE and LOCAL_RANK.
         device: where collectives run (``cuda:LOCAL_RANK`` with NCCL, the CPU with gloo).
         owns_group: whether :meth:`close` destroys the process group (it was created here).
+        in_group: whether this process belongs to a torch.distributed process group.
     """
 
     rank: int = 0
@@ -136,12 +141,18 @@ class Workers:
     local_rank: int = 0
     device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
     owns_group: bool = False
+    in_group: bool = False
     _hooks: list = dataclasses.field(default_factory=list)
 
     @property
     def is_main(self) -> bool:
         """Whether this process writes (rank 0)."""
         return self.rank == 0
+
+    @property
+    def backend(self) -> str | None:
+        """The process group's backend (``nccl`` on CUDA, ``gloo`` on the CPU); None without one (no torchrun)."""
+        return dist.get_backend() if dist.is_initialized() else None
 
     @property
     def shard(self) -> tuple[int, int]:
@@ -157,7 +168,7 @@ class Workers:
     def attach(self, session, extra_tensors: dict[str, torch.Tensor], restored: bool) -> None:
         """Start identical on every rank: rank 0's weights and buffers, gradient averaging on every
         optimizer, and this rank's RNG (its saved state, else a seed from (seed, rank, step))."""
-        if self.world == 1:
+        if not self.in_group:
             return
         modules = session.modules().values()
         broadcast_tensors([t for m in modules for t in [*m.parameters(), *m.buffers()]])
@@ -174,12 +185,12 @@ class Workers:
     def sync_buffers(self, nets: dict[str, nn.Module]) -> None:
         """Rank 0's buffers (BatchNorm running statistics) into every rank, before a step."""
         buffers = [b for net in nets.values() for b in net.buffers()]
-        if self.world > 1 and buffers:
+        if self.in_group and buffers:
             broadcast_tensors(buffers)
 
     def agree(self, values: dict[str, float], stop: str | None) -> tuple[dict[str, float], str | None]:
         """The mean of each value over ranks and the stop reason if any rank asked to stop."""
-        if self.world == 1:
+        if not self.in_group:
             return values, stop
         keys = list(values)
         reason = stop if stop in STOP_REASONS or stop is None else "stop"
@@ -192,7 +203,7 @@ class Workers:
 
     def check_same_checkpoint(self, latest) -> None:
         """Raise on every rank unless all ranks see the same latest checkpoint of the run folder."""
-        if self.world == 1:
+        if not self.in_group:
             return
         step = -1 if latest is None else int(latest.name)
         seen = torch.tensor([step, -step], dtype=torch.int64, device=self.device)
@@ -204,7 +215,7 @@ class Workers:
 
     def gather_rng_states(self) -> dict[str, torch.Tensor]:
         """Every rank's RNG state for rank 0's checkpoint (``rank<r>.rng``: safetensors bytes, uint8)."""
-        if self.world == 1:
+        if not self.in_group:
             return {}
         tensors, meta = capture_rng_state()
         tensors["json"] = torch.frombuffer(bytearray(json.dumps(meta).encode()), dtype=torch.uint8)
@@ -248,7 +259,7 @@ def start_workers(cfg: Config) -> Workers:
     owns = not dist.is_initialized()
     if owns:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Workers(rank=rank, world=world, local_rank=local, device=device, owns_group=owns)
+    return Workers(rank=rank, world=world, local_rank=local, device=device, owns_group=owns, in_group=True)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:

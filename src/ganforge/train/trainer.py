@@ -226,7 +226,8 @@ def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, allow_confi
     Returns:
         The summary also written to ``RUN/summary.json``: steps, wall_s, steps_per_second (steady
         state, first 3 steps excluded), final losses, ``stopped_by`` when a signal ended it, and the model
-        and its net family as built (``net`` is null for models without that choice).
+        and its net family as built (``net`` is null for models without that choice), the number of
+        ``processes`` and their ``backend`` (``nccl`` or ``gloo`` under torchrun, null for one plain process).
 
     Raises:
         ConfigError: ``cfg`` fails the checks every assembled config passes (``config_resolve.check_config``).
@@ -266,7 +267,7 @@ def _train_claimed(cfg: Config, run_dir: Path, workers: Workers, resume: bool, a
     finally:
         logger.close(status)
     wall = time.perf_counter() - t0
-    return _write_summary(session, run_dir, times, wall, start, stopped_by, write=workers.is_main)
+    return _write_summary(session, run_dir, times, wall, start, stopped_by, workers)
 
 
 def open_tracker(session: Session, run_dir: Path) -> MlflowTracker | None:
@@ -296,7 +297,7 @@ def _report_last_step(session: Session, run_dir: Path, logger: RunLogger, worker
 
 
 def _write_summary(session: Session, run_dir: Path, times: list[float], wall: float, start: int,
-                   stopped_by: str | None, write: bool = True) -> dict:
+                   stopped_by: str | None, workers: Workers) -> dict:
     steady = times[3:]
     records = read_log(run_dir / "log.jsonl").records
     final = {k: v for k, v in records[-1].items() if k != "step"} if records else {}
@@ -304,8 +305,9 @@ def _write_summary(session: Session, run_dir: Path, times: list[float], wall: fl
                "steps_per_second": (len(steady) / sum(steady)) if steady else None,
                "precision": session.precision, "device": str(session.device), "final": final,
                "stopped_by": stopped_by, "model": session.cfg.model.name,
-               "net": getattr(session.cfg.model, "net", None)}
-    if write:
+               "net": getattr(session.cfg.model, "net", None), "processes": workers.world,
+               "backend": workers.backend}
+    if workers.is_main:
         try:
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         except OSError as exc:  # after the last checkpoint: the run itself is safe
