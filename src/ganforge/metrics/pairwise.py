@@ -27,6 +27,8 @@ How (the speed facts in SPEC.md, re-measured in ``benchmarks/metrics.py``):
    (10k × 10k, 10-d, on the AMX Xeon: 0.173 s against 0.210 s with one thread, 1.7x beside a busy
    process, 0.096 s against 0.104 s with two; relative error 1e-9 to 5e-9 against float64 with T == G
    on unit-scale and logit-like features); Parzen keeps float64.
+Device: the tiles are computed where the queries are (a GPU for CUDA tensors, whose default tile is
+``CUDA_BLOCK``); the keys must be on the same device.
 Results differ across block sizes only by float64 rounding (~1e-15 relative) with float64, and by
 float32 tile sums (~1e-8 relative) with float32.
 
@@ -50,6 +52,9 @@ from ganforge.metrics.validation import check_positive_int
 COSTS = ("euclidean", "squared")
 DEFAULT_BLOCK_ROWS = 256  # 256 × 1024 float64 = 2 MiB tiles, half per core: measured fastest of 64-1024 rows.
 DEFAULT_BLOCK_COLS = 1024
+# On a GPU a tile is one kernel launch per element-wise op: large tiles (4096 × 16384 float64 = 512 MiB, plus
+# the float32 costs) keep 50k × 50k at 52 tiles; not measured on a GPU yet (benchmarks/gpu.sh does).
+CUDA_BLOCK = (4096, 16384)
 CHUNK_ROWS = 2048  # rows centred at a time when building the augmented features
 BlockSize = int | tuple[int, int] | None
 
@@ -84,13 +89,18 @@ def neg_cost_logsumexp(
         raise ConfigError(f"scales must be a non-empty list of positive finite numbers, got {scales!r}")
     if exp_dtype not in (torch.float64, torch.float32):
         raise ConfigError(f"exp_dtype must be torch.float64 or torch.float32, got {exp_dtype}")
-    rows, cols = tile_shape(block_size)
+    if keys.device != queries.device:
+        raise ConfigError(f"queries are on {queries.device} but keys on {keys.device}; put both on one device")
+    dev = queries.device
+    rows, cols = tile_shape(CUDA_BLOCK if block_size is None and dev.type == "cuda" else block_size)
     q_aug, k_aug_t = _augment(queries, keys)
+    scale_t = scale_t.to(dev)
     size = min(rows, len(q_aug)) * min(cols, k_aug_t.shape[1])
-    product = torch.empty(size, dtype=torch.float64)
-    cost_buffer = product if exp_dtype == torch.float64 else torch.empty(size, dtype=exp_dtype)  # float64: in place
-    tiles = _Tiles(product, cost_buffer, torch.empty(size, dtype=exp_dtype) if len(scale_t) > 1 else None)
-    out = torch.empty(len(q_aug), len(scale_t), dtype=torch.float64)
+    product = torch.empty(size, dtype=torch.float64, device=dev)
+    cost_buffer = product if exp_dtype == torch.float64 else torch.empty(size, dtype=exp_dtype, device=dev)
+    spare = torch.empty(size, dtype=exp_dtype, device=dev) if len(scale_t) > 1 else None
+    tiles = _Tiles(product, cost_buffer, spare)  # float64 costs are computed in the product's buffer
+    out = torch.empty(len(q_aug), len(scale_t), dtype=torch.float64, device=dev)
     for i in range(0, len(q_aug), rows):
         out[i : i + rows] = _row_block(q_aug[i : i + rows], k_aug_t, cost, scale_t, cols, tiles)
     return out
@@ -135,10 +145,10 @@ def _augment(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, t
     d = queries.shape[1]
     center = sum(keys[i : i + CHUNK_ROWS].sum(0, dtype=torch.float64) for i in range(0, len(keys), CHUNK_ROWS))
     center = center / len(keys)
-    q_aug = torch.empty(len(queries), d + 2, dtype=torch.float64)
+    q_aug = torch.empty(len(queries), d + 2, dtype=torch.float64, device=queries.device)
     q_aug[:, d] = _centre_into(queries, center, q_aug[:, :d])
     q_aug[:, d + 1] = 1.0
-    k_aug_t = torch.empty(d + 2, len(keys), dtype=torch.float64)
+    k_aug_t = torch.empty(d + 2, len(keys), dtype=torch.float64, device=keys.device)
     k_aug_t[d + 1] = _centre_into(keys, center, k_aug_t[:d].t())  # (Nk, D) view of the transposed block
     k_aug_t[d] = 1.0
     k_aug_t[:d].mul_(-2.0)
@@ -147,7 +157,7 @@ def _augment(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, t
 
 def _centre_into(x: torch.Tensor, center: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Write x - center into the (N, D) float64 view ``out`` in row chunks; return the (N,) squared row norms."""
-    norms = torch.empty(len(x), dtype=torch.float64)
+    norms = torch.empty(len(x), dtype=torch.float64, device=x.device)
     for i in range(0, len(x), CHUNK_ROWS):
         chunk = torch.sub(x[i : i + CHUNK_ROWS], center, out=out[i : i + CHUNK_ROWS])
         norms[i : i + CHUNK_ROWS] = chunk.square().sum(1)
@@ -158,8 +168,8 @@ def _row_block(q_aug: torch.Tensor, k_aug_t: torch.Tensor, cost: str, scales: to
                tiles: _Tiles) -> torch.Tensor:
     """Running log-sum-exp of one block of query rows over all key tiles; returns (rows, K) float64."""
     r = len(q_aug)
-    m = torch.full((r,), float("inf"), dtype=torch.float64)  # running minimum cost per row
-    s = torch.zeros(r, len(scales), dtype=torch.float64)  # Σ exp(-c (C - m)) per row and scale
+    m = torch.full((r,), float("inf"), dtype=torch.float64, device=q_aug.device)  # running minimum cost per row
+    s = torch.zeros(r, len(scales), dtype=torch.float64, device=q_aug.device)  # Σ exp(-c (C - m)) per row and scale
     low = tiles.cost.dtype != torch.float64
     for j in range(0, k_aug_t.shape[1], cols):
         kb = k_aug_t[:, j : j + cols]

@@ -22,7 +22,7 @@ import torch
 
 from ganforge.errors import ConfigError
 from ganforge.metrics.pairwise import BlockSize, neg_cost_logsumexp
-from ganforge.metrics.validation import ArrayLike, as_features, check_same_dim
+from ganforge.metrics.validation import ArrayLike, as_features, check_same_dim, on_one_device
 
 DEFAULT_SIGMA_GRID = tuple(float(s) for s in np.logspace(-1, 0, 10))
 
@@ -42,12 +42,13 @@ def parzen_log_density(
         block_size: tile shape (see ``ganforge.metrics.pairwise.tile_shape``); does not change the values.
 
     Returns:
-        (n, K) float64 log-densities in nats.
+        (n, K) float64 log-densities in nats, on the GPU when either input is a CUDA tensor.
     """
-    s = as_features(samples, "Parzen samples", keep_float32=True)
-    x = as_features(points, "Parzen evaluation points", keep_float32=True)
+    s = as_features(samples, "Parzen samples", keep_float32=True, keep_device=True)
+    x = as_features(points, "Parzen evaluation points", keep_float32=True, keep_device=True)
+    s, x = on_one_device(s, x)  # computed on a GPU when either set is there
     check_same_dim(s, x, "Parzen samples", "Parzen evaluation points")
-    sig = _check_sigmas(sigmas)
+    sig = _check_sigmas(sigmas).to(s.device)
     lse = neg_cost_logsumexp(x, s, cost="squared", scales=1.0 / (2.0 * sig**2), block_size=block_size)  # (n, K)
     d = s.shape[1]
     return lse - math.log(len(s)) - 0.5 * d * torch.log(2.0 * math.pi * sig**2)
@@ -93,7 +94,7 @@ def parzen_sigma_scores(
     """
     sigmas = DEFAULT_SIGMA_GRID if grid is None else grid
     ll = parzen_log_density(samples, val, sigmas, block_size)  # (n, K)
-    return np.asarray(sigmas, dtype=np.float64), ll.mean(0).numpy()
+    return np.asarray(sigmas, dtype=np.float64), ll.mean(0).cpu().numpy()
 
 
 def parzen_select_sigma(

@@ -19,14 +19,17 @@ from ganforge.errors import ConfigError
 ArrayLike = torch.Tensor | np.ndarray
 
 
-def as_features(x: Any, name: str = "features", *, keep_float32: bool = False) -> torch.Tensor:
-    """Convert ``x`` to a contiguous, finite float64 CPU tensor of shape (N, D).
+def as_features(x: Any, name: str = "features", *, keep_float32: bool = False,
+                keep_device: bool = False) -> torch.Tensor:
+    """Convert ``x`` to a contiguous, finite float64 CPU tensor of shape (N, D) (with ``keep_device``, on the
+    device of a tensor ``x``).
 
     Args:
         x: (N, D) torch tensor, numpy array or nested sequence of numbers.
         name: what ``x`` is, used in error messages.
         keep_float32: leave float32 input as it is (no copy); for callers that convert to float64 tile by
             tile or subset by subset, so that memory does not hold a float64 copy of every feature.
+        keep_device: leave a CUDA tensor on its GPU (for metrics that compute there: DDM, Parzen).
 
     Returns:
         (N, D) float64 tensor (float32 when ``keep_float32`` and ``x`` is float32); a copy only when the
@@ -35,7 +38,10 @@ def as_features(x: Any, name: str = "features", *, keep_float32: bool = False) -
     Raises:
         ValueError: if ``x`` is not 2-D, is empty, or holds NaN or Inf.
     """
-    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if isinstance(x, torch.Tensor):
+        t = x.detach() if keep_device else x.detach().cpu()
+    else:
+        t = torch.as_tensor(np.asarray(x))
     if not (keep_float32 and t.dtype == torch.float32):
         t = t.to(torch.float64)
     if t.ndim != 2:
@@ -45,6 +51,14 @@ def as_features(x: Any, name: str = "features", *, keep_float32: bool = False) -
     if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} contains NaN or Inf; check the network that produced the features")
     return t.contiguous()
+
+
+def on_one_device(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``a`` and ``b`` on one device: a GPU if either is on one (the other is copied there), else the CPU."""
+    if a.device == b.device:
+        return a, b
+    device = a.device if a.device.type != "cpu" else b.device
+    return a.to(device), b.to(device)
 
 
 def check_same_dim(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
