@@ -13,6 +13,7 @@ exist and after a tiny warm-up call (library loading and thread pools are not co
   float32 matmul expansion (fast, inaccurate when T == G) vs blocked scipy cdist + logsumexp (float64
   reference).
 - DDM 50k × 50k: time and peak RSS increase.
+- DDM on CUDA (where a GPU is present), 10k and 50k: time, peak GPU memory, error against the CPU and scipy.
 - Parzen 10k samples × 10k test points, 784-d (MNIST pixels), 10 bandwidths: one distance pass for all σ
   vs one pass per σ vs the direct-difference loop of Goodfellow et al.'s parzen_ll.py (extrapolated).
 - KID with the default 100 subsets × 1000, 10-d and 2048-d (Inception size).
@@ -111,6 +112,29 @@ def bench_ddm(n: int, rounds: int) -> dict[str, object]:
                         "float64_tiles": abs(ddm_float64_tiles(x, x) - ref) / ref,
                         "float32_expansion": abs(ddm_float32_expansion(x, x) - ref) / ref}
     return {"size": f"{n}x{n}x10", "timing": timing, "relative_error_T_eq_G": errors}
+
+
+def bench_ddm_cuda(sizes: tuple[int, ...], rounds: int) -> dict[str, object]:
+    """DDM on the GPU (features already there; the float result waits for it): seconds, peak GPU memory beyond
+    the inputs, and the relative error against scipy's float64 reference with T == G at the smallest size."""
+    if not torch.cuda.is_available():
+        return {"skipped": "no CUDA device"}
+    out: dict[str, object] = {"gpu": torch.cuda.get_device_name(0)}
+    gen = torch.Generator().manual_seed(0)
+    for n in sizes:
+        t, g = (torch.randn(n, 10, generator=gen) + shift for shift in (0.0, 0.3))
+        td, gd = t.cuda(), g.cuda()
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        timing = interleaved({"ganforge_cuda": lambda td=td, gd=gd: ddm(td, gd)}, rounds)
+        out[f"{n}x{n}x10"] = {"timing": timing, "peak_extra_gpu_mb": (torch.cuda.max_memory_allocated() - base) / 2**20,
+                              "relative_to_cpu": abs(ddm(td, gd) - ddm(t, g)) / abs(ddm(t, g))}
+    n = sizes[0]
+    x = torch.randn(n, 10, generator=gen)
+    ref = ddm_scipy_blocked(x.double().numpy(), x.double().numpy())
+    out["relative_error_T_eq_G"] = abs(ddm(x.cuda(), x.cuda()) - ref) / ref
+    return out
 
 
 def parzen_goodfellow_loop(samples: np.ndarray, test: np.ndarray, sigma: float, batch: int = 10) -> float:
@@ -235,6 +259,7 @@ def main(quick: bool, only: set[str] | None = None) -> None:
     sections: dict[str, Callable[[], object]] = {
         "ddm_10k": lambda: bench_ddm(n, rounds),
         "ddm_50k": lambda: {"size": f"{big}x{big}x10", **in_fresh_process("ddm", big)},
+        "ddm_cuda": lambda: bench_ddm_cuda((n, big), rounds),
         "parzen_10k": lambda: bench_parzen(n, 784, 3 if not quick else 1),
         "parzen_10k_memory": lambda: in_fresh_process("parzen", n),
         "kid_10d": lambda: bench_kid(n, 10, rounds, min(1000, n)),

@@ -44,7 +44,7 @@ class Critic(nn.Module):
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    alpha = torch.rand(real.shape[0], 1, 1, 1)
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
     interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     out = critic(interpolates)
     grads = torch.autograd.grad(out.sum(), interpolates, create_graph=True)[0]
@@ -56,13 +56,13 @@ class PlainTrainer:
 
     def __init__(self, data: torch.Tensor, dim: int = DIM, seed: int = 0) -> None:
         torch.manual_seed(seed)
-        self.data = data
-        self.G, self.D = Generator(dim), Critic(dim)
+        self.data, self.device = data, data.device  # trains where the data are (the CPU or a GPU)
+        self.G, self.D = Generator(dim).to(self.device), Critic(dim).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-4, betas=(0.5, 0.9))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-4, betas=(0.5, 0.9))
 
     def batch(self) -> torch.Tensor:
-        idx = torch.randint(0, len(self.data), (BATCH,))
+        idx = torch.randint(0, len(self.data), (BATCH,), device=self.device)
         return self.data[idx]
 
     def step(self) -> tuple[float, float]:
@@ -71,14 +71,14 @@ class PlainTrainer:
         for _ in range(CRITIC_ITERS):
             real = self.batch()
             with torch.no_grad():
-                fake = self.G(torch.randn(BATCH, Z))
+                fake = self.G(torch.randn(BATCH, Z, device=self.device))
             loss_d = self.D(fake).mean() - self.D(real).mean() + gradient_penalty(self.D, real, fake)
             self.opt_d.zero_grad()
             loss_d.backward()
             self.opt_d.step()
         for p in self.D.parameters():
             p.requires_grad_(False)
-        loss_g = -self.D(self.G(torch.randn(BATCH, Z))).mean()
+        loss_g = -self.D(self.G(torch.randn(BATCH, Z, device=self.device))).mean()
         self.opt_g.zero_grad()
         loss_g.backward()
         self.opt_g.step()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -38,7 +37,8 @@ from ganforge.nets.classifier_files import frozen  # noqa: E402
 from ganforge.samplers.mala import MALASettings, mala_step  # noqa: E402
 from ganforge.train.runtime import cpu_has_native_bf16  # noqa: E402
 from ganforge.variants.ppgn import sample_mala  # noqa: E402
-from train_step import ganforge_steps, synthetic_session  # noqa: E402
+from machine import describe  # noqa: E402
+from train_step import ganforge_steps, synchronize, synthetic_session  # noqa: E402
 
 
 def bench_training(variants: list[str], width: float, rounds: int, steps: int, warmup_rounds: int) -> dict:
@@ -62,9 +62,10 @@ def bench_training(variants: list[str], width: float, rounds: int, steps: int, w
     return out
 
 
-def mala_nets(width: float) -> dict[str, torch.nn.Module]:
+def mala_nets(width: float, device: torch.device) -> dict[str, torch.nn.Module]:
     torch.manual_seed(0)
-    return {"generator": PPGNGenerator(width=width).eval(), "encoder": frozen(MNISTClassifier(width=width))}
+    return {"generator": PPGNGenerator(width=width).eval().to(device),
+            "encoder": frozen(MNISTClassifier(width=width)).to(device)}
 
 
 def mala_callables(nets: dict[str, torch.nn.Module]):
@@ -87,14 +88,16 @@ def chain_seconds(nets: dict, h0: torch.Tensor, classes: torch.Tensor, steps: in
     for h, c in groups:
         for _ in range(steps):
             h, _ = mala_step(h, c, G, encoder, settings)
+    synchronize(h0.device)
     return time.perf_counter() - start
 
 
 def bench_mala(width: float, chains: int, steps: int, rounds: int) -> dict:
     """Chain-steps per second, batched and one chain at a time (interleaved rounds, medians)."""
-    nets = mala_nets(width)
-    h0 = torch.randn(chains, 64, generator=torch.Generator().manual_seed(1))
-    classes = torch.arange(chains) % nets["encoder"].num_classes
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # where training runs (device auto)
+    nets = mala_nets(width, device)
+    h0 = torch.randn(chains, 64, generator=torch.Generator().manual_seed(1)).to(device)
+    classes = (torch.arange(chains) % nets["encoder"].num_classes).to(device)
     chain_seconds(nets, h0, classes, 1, True)
     chain_seconds(nets, h0[:2], classes[:2], 1, False)
     times: dict[str, list[float]] = {"batched": [], "one_at_a_time": []}
@@ -117,7 +120,7 @@ def g_passes(nets: dict, chains: int, steps: int = 5) -> dict:
     hooks = [nets["generator"].register_forward_hook(lambda m, i, o: calls["g"].append(len(i[0]))),
              nets["encoder"].conv1.register_forward_hook(lambda m, i, o: calls["e"].append(len(i[0])))]
     try:
-        classes = torch.arange(chains) % nets["encoder"].num_classes
+        classes = (torch.arange(chains) % nets["encoder"].num_classes).to(next(nets["generator"].parameters()).device)
         sample_mala(nets, classes, MALASettings(steps=steps), generator=torch.Generator().manual_seed(0))
     finally:
         for hook in hooks:
@@ -141,9 +144,7 @@ def main() -> None:
     parser.add_argument("--mala-widths", default="0.125,1", help="widths of G and E for the MALA timing")
     args = parser.parse_args()
     torch.manual_seed(0)
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                          "torch": torch.__version__, "native_bf16": cpu_has_native_bf16(),
-                          "cuda": torch.cuda.is_available()},
+    result = {"machine": {**describe(), "native_bf16": cpu_has_native_bf16()},
               "width": args.width, "rounds": args.rounds, "steps_per_round": args.steps}
     result["generator_steps"] = bench_training(args.variants.split(","), args.width, args.rounds, args.steps,
                                                args.warmup_rounds)

@@ -4,6 +4,7 @@ Prints one JSON object. For ``wgan-gp-mnist`` it also times the hand-written pla
 baseline (benchmarks/plain_wgan_gp_mnist.py: same architecture and hyperparameters, fp32,
 autograd double backward) in the same process, interleaving rounds, and reports the ratio.
 Data are synthetic tensors of the preset's shape (the step cost does not depend on the pixels).
+On a GPU (``train.device: auto`` takes it) everything runs there and each timing waits for the GPU to finish.
 
     python benchmarks/train_step.py [--presets wgan-gp-mnist,gan-mnist] [--rounds 5] [--steps 3]
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +28,7 @@ from ganforge.train.batches import BatchStream  # noqa: E402
 from ganforge.train.runtime import cpu_has_native_bf16, to_memory_format  # noqa: E402
 from ganforge.train.session import Session, build_nets  # noqa: E402
 from ganforge.variants import DataShape, StepContext  # noqa: E402
+from machine import describe  # noqa: E402
 from plain_wgan_gp_mnist import PlainTrainer  # noqa: E402
 
 PLAIN = ["train.precision=fp32", "train.channels_last=false", "train.compile=false"]
@@ -41,13 +42,14 @@ def synthetic_session(preset: str, sets: list[str]) -> Session:
     low, high = (float(v) for v in cfg.data.pixel_range.split(","))
     pixel_range = (low, high) if len(shape) == 3 else None
     data_shape = DataShape(shape, 10, pixel_range)
-    images = torch.rand(2000, *shape) * (high - low) + low
     from ganforge.train.runtime import resolve_precision, select_device
 
     device = select_device(cfg.train.device)
+    images = torch.rand(2000, *shape, device=device) * (high - low) + low
     spec, nets = build_nets(cfg, data_shape, device)
     chl = cfg.train.channels_last
-    stream = BatchStream(images, torch.zeros(2000, dtype=torch.long), batch_size=cfg.train.batch_size, seed=0,
+    labels = torch.zeros(2000, dtype=torch.long, device=device)
+    stream = BatchStream(images, labels, batch_size=cfg.train.batch_size, seed=0,
                          transform=lambda x: to_memory_format(x, chl))
     return Session(cfg, spec, device, resolve_precision(cfg.train.precision, device), nets,
                    spec.build_optimizers(cfg, nets), data_shape, stream)
@@ -61,6 +63,7 @@ def ganforge_steps(session: Session, steps: int, start: int = 100) -> float:
                           next_batch=session.stream.next, step=start + i + 1, device=session.device,
                           autocast=session.autocast())
         session.spec.train_step(ctx)
+    synchronize(session.device)
     return (time.perf_counter() - t0) / steps
 
 
@@ -68,7 +71,14 @@ def plain_steps(trainer: PlainTrainer, steps: int) -> float:
     t0 = time.perf_counter()
     for _ in range(steps):
         trainer.step()
+    synchronize(trainer.device)
     return (time.perf_counter() - t0) / steps
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for a GPU's queued work (a no-op on the CPU), so that a timing covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def bench_preset(preset: str, rounds: int, steps: int) -> dict:
@@ -79,7 +89,7 @@ def bench_preset(preset: str, rounds: int, steps: int) -> dict:
     runners = {"default": synthetic_session(preset, base), "plain_config": synthetic_session(preset, plain)}
     timers = {name: (lambda s=s: ganforge_steps(s, steps)) for name, s in runners.items()}
     if preset == "wgan-gp-mnist":
-        baseline = PlainTrainer(torch.rand(2000, 1, 28, 28))
+        baseline = PlainTrainer(torch.rand(2000, 1, 28, 28, device=runners["default"].device))
         timers["plain_pytorch"] = lambda: plain_steps(baseline, steps)
     for timer in timers.values():  # warm-up
         timer()
@@ -103,9 +113,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
     torch.manual_seed(0)
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                          "torch": torch.__version__, "native_bf16": cpu_has_native_bf16(),
-                          "cuda": torch.cuda.is_available()},
+    result = {"machine": {**describe(), "native_bf16": cpu_has_native_bf16()},
               "rounds": args.rounds, "steps_per_round": args.steps, "presets": {}}
     for preset in args.presets.split(","):
         try:
