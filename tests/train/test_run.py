@@ -135,3 +135,25 @@ def test_an_export_samples_without_the_classifier_folder(runs, model, tmp_path):
     with classifier_folder_moved(runs):
         run = open_run(tmp_path / "out")
         assert torch.equal(run.generate(5, generator=torch.Generator().manual_seed(1)), expected)
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:7"])
+def test_a_run_trained_on_a_gpu_opens_on_a_machine_without_it(runs, tmp_path, device):
+    """The saved train.device names a GPU this machine lacks: the run samples on the CPU, the same numbers;
+    a training session (resume) still refuses it in one line."""
+    import json
+
+    if torch.cuda.device_count() > (7 if device == "cuda:7" else 0):
+        pytest.skip(f"this machine has {device}")
+    moved = tmp_path / "toy"
+    shutil.copytree(runs / "toy", moved)
+    (state_file,) = moved.glob("checkpoints/*/state.json")
+    state = json.loads(state_file.read_text())
+    state["meta"]["config"]["train"]["device"] = device
+    state_file.write_text(json.dumps(state))
+    expected = open_run(runs / "toy").generate(5, generator=torch.Generator().manual_seed(2))
+    run = open_run(moved)
+    assert all(p.device.type == "cpu" for net in run.nets.values() for p in net.parameters())
+    assert torch.equal(run.generate(5, generator=torch.Generator().manual_seed(2)), expected)
+    with pytest.raises(ConfigError, match=r"train.device .* (asked for CUDA|names GPU)"):
+        build_session(read_config(state_file.parent))

@@ -28,7 +28,7 @@ from ganforge.nets.classifier_files import builds_from_checkpoint
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.ema import make_ema
 from ganforge.train.grids import save_grid, save_samples_png
-from ganforge.train.runtime import select_device
+from ganforge.train.runtime import sampling_device
 from ganforge.train.session import EMA_PREFIX, build_nets, fit_to_data, planned_shapes, read_config, saved_data_shape
 from ganforge.variants import DataShape, VariantSpec
 
@@ -132,7 +132,7 @@ def open_run(run_dir: str | Path, *, step: int | None = None) -> Run:
             _check_exported(exported, planned, path)
             planned = {name: planned[name] for name in exported}
         ckpt.check_shapes(path, planned)
-        spec, nets = build_nets(cfg, data_shape, select_device(cfg.train.device))
+        spec, nets = build_nets(cfg, data_shape, sampling_device(cfg.train.device))
     if exported is not None:  # an export holds the sample nets (and frozen classifiers) only
         nets = {name: nets[name] for name in exported}
     ema = {name: make_ema(nets[name]) for name in spec.sample_nets} if cfg.train.ema > 0 else {}

@@ -35,7 +35,19 @@ def select_device(name: str) -> torch.device:
         raise ConfigError(f"train.device {name!r} is not a device; use auto, cpu or cuda[:N]") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"train.device {name!r} asked for CUDA but none is available; use train.device=cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"train.device {name!r} names GPU {device.index}, but this machine has "
+                          f"{torch.cuda.device_count()}; use train.device=cuda (the first) or cuda:N with a smaller N")
     return device
+
+
+def sampling_device(name: str) -> torch.device:
+    """Where an opened run's nets go: its training device (``train.device``) when this machine has it, else
+    the CPU, so that a run trained on a GPU samples and is evaluated on a machine without one."""
+    try:
+        return select_device(name)
+    except ConfigError:
+        return torch.device("cpu")
 
 
 @functools.lru_cache(maxsize=1)
