@@ -28,12 +28,15 @@ browser:
 	  || echo "chromium not installed: the browser test of the report will be skipped")
 
 # Then the tests marked `precision` once more as the other kind of CPU would run them: `auto` is bf16 on
-# CPUs with native bf16 (AMX, AVX512-BF16) and fp32 elsewhere; GANFORGE_PRECISION overrides it.
+# CPUs with native bf16 (AMX, AVX512-BF16) and fp32 elsewhere; GANFORGE_PRECISION overrides it. Last,
+# the CUDA tests on the CPU (benchmarks/gpu.sh runs them on a GPU).
 test: fetch-data browser tracking
 	$(PYTHON) -m pytest -q -m "not slow and not gpu"
 	@other=$$($(PYTHON) -c 'from ganforge.train.runtime import other_cpu_precision; print(other_cpu_precision())'); \
 	  echo "precision-marked tests again with GANFORGE_PRECISION=$$other (the other CPU kind's auto)"; \
 	  GANFORGE_PRECISION=$$other $(PYTHON) -m pytest -q -m "precision and not slow and not gpu"
+	@echo "the CUDA tests of tests/test_cuda.py on the CPU (GANFORGE_TEST_DEVICE=cpu), so they stay runnable"
+	GANFORGE_TEST_DEVICE=cpu $(PYTHON) -m pytest -q -m gpu tests/test_cuda.py
 
 test-all: fetch-data browser tracking
 	$(PYTHON) -m pytest -q -m "not gpu"
