@@ -1,5 +1,5 @@
-"""CUDA: bf16 training steps, a bit-for-bit resume on one GPU, sampling and the metrics there, and a
-one-process NCCL run (issue 18, point 5).
+"""CUDA: bf16 training steps, a bit-for-bit resume on one GPU, sampling, classifier features and the metrics
+there, and a one-process NCCL run (issue 18, point 5).
 
 Marked ``gpu``: ``make test`` leaves them out and ``benchmarks/gpu.sh`` runs them on a CUDA machine.
 ``GANFORGE_TEST_DEVICE=cpu python -m pytest -m gpu tests/test_cuda.py`` runs the same tests on the CPU (gloo
@@ -125,6 +125,21 @@ def test_metrics_take_device_tensors_and_agree_with_the_cpu():
     assert metrics.kid(dev["test"], dev["fake"], seed=0) == metrics.kid(test, fake, seed=0)
     logits = torch.randn(500, 10, generator=rng)
     assert metrics.inception_score(logits.to(DEVICE)) == metrics.inception_score(logits)
+
+
+@pytest.mark.parametrize("embedding", ["logits", "hypercolumns"])
+def test_classifier_features_on_the_device_match_the_cpu(embedding):
+    """The features FID, KID and DDM read: a domain classifier on the device against its CPU copy."""
+    from ganforge.metrics.features import embed
+    from ganforge.nets import MNISTClassifier
+
+    torch.manual_seed(0)
+    classifier = MNISTClassifier(width=0.25).eval()
+    images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    on_cpu = embed(classifier, images, embedding=embedding, batch_size=16)
+    on_device = embed(copy.deepcopy(classifier).to(DEVICE), images, embedding=embedding, batch_size=16)
+    assert on_device.device.type == "cpu" and on_device.shape == on_cpu.shape
+    torch.testing.assert_close(on_device, on_cpu, rtol=1e-2 if ON_GPU else 0.0, atol=1e-2 if ON_GPU else 0.0)
 
 
 def test_one_process_torchrun_uses_nccl_and_equals_the_plain_run(runs, idx_mnist, tmp_path):
