@@ -33,7 +33,7 @@ import torch
 
 from ganforge.errors import ConfigError
 from ganforge.metrics.pairwise import BlockSize, neg_cost_logsumexp
-from ganforge.metrics.validation import ArrayLike, as_features, check_same_dim, on_one_device
+from ganforge.metrics.validation import ArrayLike, feature_pair
 
 # distance name -> (pairwise cost, factor c in exp(-c · cost))
 DISTANCES = {"euclidean": ("euclidean", 1.0), "half_sq": ("squared", 0.5)}
@@ -58,10 +58,7 @@ def ddm(
     """
     if distance not in DISTANCES:
         raise ConfigError(f"unknown DDM distance {distance!r}; choose one of: {', '.join(DISTANCES)}")
-    t = as_features(test, "test features", keep_float32=True, keep_device=True)
-    g = as_features(generated, "generated features", keep_float32=True, keep_device=True)
-    t, g = on_one_device(t, g)  # computed on a GPU when either set is there
-    check_same_dim(t, g, "test features", "generated features")
+    t, g = feature_pair(test, generated, "test features", "generated features")  # on a GPU if either is there
     cost, factor = DISTANCES[distance]
     lse = neg_cost_logsumexp(t, g, cost=cost, scales=(factor,), block_size=block_size,
                              exp_dtype=torch.float32)[:, 0]  # (|T|,)

@@ -22,7 +22,7 @@ import torch
 
 from ganforge.errors import ConfigError
 from ganforge.metrics.pairwise import BlockSize, neg_cost_logsumexp
-from ganforge.metrics.validation import ArrayLike, as_features, check_same_dim, on_one_device
+from ganforge.metrics.validation import ArrayLike, feature_pair
 
 DEFAULT_SIGMA_GRID = tuple(float(s) for s in np.logspace(-1, 0, 10))
 
@@ -44,10 +44,7 @@ def parzen_log_density(
     Returns:
         (n, K) float64 log-densities in nats, on the GPU when either input is a CUDA tensor.
     """
-    s = as_features(samples, "Parzen samples", keep_float32=True, keep_device=True)
-    x = as_features(points, "Parzen evaluation points", keep_float32=True, keep_device=True)
-    s, x = on_one_device(s, x)  # computed on a GPU when either set is there
-    check_same_dim(s, x, "Parzen samples", "Parzen evaluation points")
+    s, x = feature_pair(samples, points, "Parzen samples", "Parzen evaluation points")  # on a GPU if either is there
     sig = _check_sigmas(sigmas).to(s.device)
     lse = neg_cost_logsumexp(x, s, cost="squared", scales=1.0 / (2.0 * sig**2), block_size=block_size)  # (n, K)
     d = s.shape[1]

@@ -53,12 +53,16 @@ def as_features(x: Any, name: str = "features", *, keep_float32: bool = False,
     return t.contiguous()
 
 
-def on_one_device(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``a`` and ``b`` on one device: a GPU if either is on one (the other is copied there), else the CPU."""
-    if a.device == b.device:
-        return a, b
-    device = a.device if a.device.type != "cpu" else b.device
-    return a.to(device), b.to(device)
+def feature_pair(a: Any, b: Any, name_a: str, name_b: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two (N, D) feature sets for a pairwise metric (DDM, Parzen): :func:`as_features` with ``keep_float32``,
+    on one device (a GPU when either set is on one; the other is copied there), checked to share D."""
+    x = as_features(a, name_a, keep_float32=True, keep_device=True)
+    y = as_features(b, name_b, keep_float32=True, keep_device=True)
+    if x.device != y.device:
+        device = x.device if x.device.type != "cpu" else y.device
+        x, y = x.to(device), y.to(device)
+    check_same_dim(x, y, name_a, name_b)
+    return x, y
 
 
 def check_same_dim(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:

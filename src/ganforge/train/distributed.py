@@ -152,7 +152,7 @@ class Workers:
     @property
     def backend(self) -> str | None:
         """The process group's backend (``nccl`` on CUDA, ``gloo`` on the CPU); None without one (no torchrun)."""
-        return dist.get_backend() if dist.is_initialized() else None
+        return dist.get_backend() if self.in_group else None
 
     @property
     def shard(self) -> tuple[int, int]:
