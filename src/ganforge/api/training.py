@@ -9,6 +9,8 @@ from ganforge.config import Config, to_dict
 from ganforge.config_resolve import assemble, merge
 from ganforge.errors import ConfigError
 
+MISSING = "preset=NAME (see `ganforge models`) or model={'name': M}, data={'name': D}"
+
 
 def train(preset: str | None = None, *, out: str | Path, steps: int | None = None, minutes: float | None = None,
           resume: bool = False, seed: int | None = None, config: str | Path | Sequence | dict | Config | None = None,
@@ -45,9 +47,10 @@ def train(preset: str | None = None, *, out: str | Path, steps: int | None = Non
 
 
 def train_config_for(preset: str | None, *, out: str | Path, steps: int | None, resume: bool, seed: int | None,
-                     config, sets: Sequence[str] | None, sections: dict) -> Config:
+                     config, sets: Sequence[str] | None, sections: dict, missing: str = MISSING) -> Config:
     """The checked config of :func:`train`: defaults ← saved config (a resume naming no source) ← preset ← config
-    ← section dicts ← steps and seed ← sets, as ``ganforge train`` assembles its flags."""
+    ← section dicts ← steps and seed ← sets, as ``ganforge train`` assembles its flags (it calls this too, with
+    ``missing`` naming its flags: what to give when nothing says what to train)."""
     base, files, layer = None, None, {}
     if isinstance(config, Config):
         base = to_dict(config)
@@ -62,14 +65,9 @@ def train_config_for(preset: str | None, *, out: str | Path, steps: int | None, 
     if not (preset or config is not None or names_model):
         base = _saved_config(out) if resume else None
         if base is None:
-            raise ConfigError("say what to train: preset=NAME (see `ganforge models`) or model={'name': M}, "
-                              "data={'name': D}")
-    flags: dict = {"train": {}}
-    if steps is not None:
-        flags["train"]["steps"] = steps
-    if seed is not None:
-        flags["train"]["seed"] = seed
-    overrides = merge(merge(layer, sections), flags if flags["train"] else {})
+            raise ConfigError(f"say what to train: {missing}")
+    flags = {key: value for key, value in (("steps", steps), ("seed", seed)) if value is not None}
+    overrides = merge(merge(layer, sections), {"train": flags} if flags else {})
     return assemble(base=base, preset=preset, files=files, overrides=overrides, sets=sets)
 
 

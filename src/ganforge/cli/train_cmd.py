@@ -6,11 +6,9 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from ganforge.cli.config_cmd import add_config_args
 from ganforge.config import Config
-from ganforge.config_resolve import assemble
 from ganforge.errors import ConfigError
 
 
@@ -32,39 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _train_config(args: argparse.Namespace) -> Config:
     """The config to train: assembled (and checked) from --preset/--model/--config/--set, or, for a
-    ``--resume`` that names no source, from the run's saved config with the flags and --set on top."""
+    ``--resume`` that names no source, from the run's saved config with the flags and --set on top
+    (:func:`ganforge.api.training.train_config_for`, the path ``ganforge.train`` takes)."""
+    from ganforge.api.training import train_config_for
+
     if args.preset and (args.model or args.dataset):
         raise ConfigError("give either --preset or --model/--dataset, not both")
-    base = None
-    if not (args.preset or args.model or args.config):
-        base = _saved_config(args)
-        if base is None:
-            raise ConfigError("say what to train: --preset NAME (see `ganforge models`) or --model M --dataset D")
-    return assemble(base=base, preset=args.preset, files=args.config, overrides=_flag_overrides(args),
-                    sets=args.set)
-
-
-def _flag_overrides(args: argparse.Namespace) -> dict:
-    """--model, --dataset, --steps and --seed as a config override dict."""
-    extra: dict = {}
-    if args.model:
-        extra["model"] = {"name": args.model}
-    if args.dataset:
-        extra["data"] = {"name": args.dataset}
-    if args.steps is not None:
-        extra.setdefault("train", {})["steps"] = args.steps
-    if args.seed is not None:
-        extra.setdefault("train", {})["seed"] = args.seed
-    return extra
-
-
-def _saved_config(args: argparse.Namespace) -> dict | None:
-    """With --resume, the config dict saved in the run's latest checkpoint (None when there is none)."""
-    from ganforge.train.checkpoint import latest_checkpoint
-    from ganforge.train.session import saved_config_dict
-
-    latest = latest_checkpoint(Path(args.out)) if args.resume and Path(args.out).is_dir() else None
-    return saved_config_dict(latest) if latest is not None else None
+    sections = {key: {"name": name} for key, name in (("model", args.model), ("data", args.dataset)) if name}
+    return train_config_for(args.preset, out=args.out, steps=args.steps, resume=args.resume, seed=args.seed,
+                            config=args.config or None, sets=args.set, sections=sections,
+                            missing="--preset NAME (see `ganforge models`) or --model M --dataset D")
 
 
 def _train(args: argparse.Namespace) -> int:
