@@ -13,14 +13,9 @@ import sys
 
 from ganforge.cli import main
 
-
-def _torchrun_worker() -> bool:
-    return "TORCHELASTIC_RUN_ID" in os.environ and "LOCAL_RANK" in os.environ
-
-
 if __name__ == "__main__":
     status = main()
-    if _torchrun_worker():
+    if "TORCHELASTIC_RUN_ID" in os.environ and "LOCAL_RANK" in os.environ:  # a torchrun worker
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -17,6 +17,7 @@ from ganforge.errors import GanforgeError
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
+    from ganforge import __version__
     from ganforge.cli import (
         config_cmd,
         data_cmd,
@@ -32,18 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="ganforge", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (data_cmd, config_cmd, train_cmd, sample_cmd, demo_cmd, eval_cmd, experiment_cmd, report_cmd,
                    modnet_cmd, export_cmd):
         module.register(sub)
     return parser
-
-
-def _version() -> str:
-    from ganforge import __version__
-
-    return f"ganforge {__version__}"
 
 
 def main(argv: list[str] | None = None) -> int:

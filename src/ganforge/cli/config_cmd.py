@@ -15,11 +15,6 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one value")
 
 
-def resolve_from_args(args: argparse.Namespace, extra: dict | None = None) -> config_mod.Config:
-    """Resolve defaults ← preset ← --config files ← extra ← --set."""
-    return config_resolve.assemble(preset=args.preset, files=args.config, overrides=extra, sets=args.set)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     cfg = sub.add_parser("config", help="show resolved configs")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -33,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     extra = {"model": {"name": args.model}} if args.model else None
-    print(config_mod.dump_yaml(resolve_from_args(args, extra)), end="")
+    cfg = config_resolve.assemble(preset=args.preset, files=args.config, overrides=extra, sets=args.set)
+    print(config_mod.dump_yaml(cfg), end="")
     return 0
 
 

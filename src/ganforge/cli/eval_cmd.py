@@ -95,9 +95,7 @@ def _fake_samples(args: argparse.Namespace):
     from ganforge.metrics.features import load_samples
 
     if args.run:
-        samples, pixel_range, data_cfg = samples_from_run(args.run, args.n, seed=args.seed, ema=args.ema,
-                                                          step=args.step)
-        return samples, pixel_range, data_cfg
+        return samples_from_run(args.run, args.n, seed=args.seed, ema=args.ema, step=args.step)
     if args.ema or args.step is not None or args.all_checkpoints:
         raise ConfigError("--ema, --step and --all-checkpoints apply to --run only; drop them with --fake")
     samples, pixel_range = load_samples(args.fake, pixel_range=_parse_range(args.pixel_range), limit=args.n)

@@ -83,15 +83,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def unexpected_line(exc: BaseException) -> str:
     """One line for an exception no check turned into a GanforgeError: out of memory, or an unchecked input
     (or a bug), named with its type and first line, and the flag that shows where it came from."""
-    if is_out_of_memory(exc):
-        return memory_line(exc)
-    first = " ".join(str(exc).split())[:200]
-    return (f"unexpected {type(exc).__name__}{': ' + first if first else ''} (an input ganforge does not check "
+    text = " ".join(str(exc).split())
+    if is_out_of_memory(exc):  # with the allocation that failed when the message names it
+        return f"out of memory{f' ({text[:160]})' if text else ''}; {MEMORY_FIX}"
+    return (f"unexpected {type(exc).__name__}{': ' + text[:200] if text else ''} (an input ganforge does not check "
             "yet, or a bug); rerun with --debug for the traceback and report it")
-
-
-def memory_line(exc: BaseException) -> str:
-    """One line for running out of memory, with the allocation that failed when the message names it."""
-    first = " ".join(str(exc).split())[:160]
-    detail = f" ({first})" if first else ""
-    return f"out of memory{detail}; {MEMORY_FIX}"
