@@ -15,13 +15,16 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ganforge.data.input_files import regular_file
 from ganforge.errors import RunFolderError
 
 DEMO_PRESET = "gan-mnist"
 PHASES = ("fetch MNIST", "domain classifier", "train GAN", "evaluate", "report")
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,16 +47,17 @@ class Phases:
 
             self.bar = tqdm(total=len(PHASES), file=sys.stderr, unit="phase", bar_format="{l_bar}{bar}| {n}/{total}")
 
-    def start(self, index: int) -> None:
+    def run(self, index: int, step: Callable[[], T]) -> T:
+        """Announce phase ``index``, run ``step``, count the phase done; returns what ``step`` returns."""
         text = f"[{index + 1}/{len(PHASES)}] {PHASES[index]}"
         if self.bar is not None:
             self.bar.set_description(text)
         else:
             print(text, file=sys.stderr, flush=True)
-
-    def done(self) -> None:
+        result = step()
         if self.bar is not None:
             self.bar.update(1)
+        return result
 
     def close(self) -> None:
         if self.bar is not None:
@@ -139,23 +143,16 @@ def _demo_phases(run: Path, args: argparse.Namespace) -> int:
     from ganforge.report import write_report
 
     phases = Phases()
-    steps = [lambda: fetch_dataset("mnist"), lambda: _classifier(run, args.classifier_minutes),
-             lambda: _train(run, args.minutes), None, None]
     try:
-        results = []
-        for index, step in enumerate(steps[:3]):
-            phases.start(index)
-            results.append(step())
-            phases.done()
-        phases.start(3)
-        metrics = _evaluate(run, results[1], args.n)
-        phases.done()
-        phases.start(4)
-        report = write_report([run], run / "report.html", title="ganforge demo: GAN (DCGAN nets) on MNIST")
-        phases.done()
+        phases.run(0, lambda: fetch_dataset("mnist"))
+        classifier = phases.run(1, lambda: _classifier(run, args.classifier_minutes))
+        summary = phases.run(2, lambda: _train(run, args.minutes))
+        metrics = phases.run(3, lambda: _evaluate(run, classifier, args.n))
+        title = "ganforge demo: GAN (DCGAN nets) on MNIST"
+        report = phases.run(4, lambda: write_report([run], run / "report.html", title=title))
     finally:
         phases.close()
-    _print_summary(results[2], metrics, report)
+    _print_summary(summary, metrics, report)
     return 0
 
 
