@@ -86,13 +86,8 @@ class _TrainPackage(types.ModuleType):
         return train(*args, **kwargs)
 
 
-def _callable_train_package() -> None:
-    """Make ``ganforge.train`` (the subpackage: a docstring, no torch) callable as :func:`ganforge.api.train`."""
-    package = importlib.import_module("ganforge.train")
-    package.__class__ = _TrainPackage
-
-
-_callable_train_package()
+# make ``ganforge.train`` (the subpackage: a docstring, no torch) callable as :func:`ganforge.api.train`
+importlib.import_module("ganforge.train").__class__ = _TrainPackage
 
 _LAZY = {"open_run": "ganforge.api", "evaluate": "ganforge.api",
          "OpenedRun": "ganforge.api", "metrics": None, "api": None}

@@ -51,6 +51,9 @@ def train_config_for(preset: str | None, *, out: str | Path, steps: int | None, 
     """The checked config of :func:`train`: defaults ← saved config (a resume naming no source) ← preset ← config
     ← section dicts ← steps and seed ← sets, as ``ganforge train`` assembles its flags (it calls this too, with
     ``missing`` naming its flags: what to give when nothing says what to train)."""
+    from ganforge.train.checkpoint import latest_checkpoint
+    from ganforge.train.session import saved_config_dict
+
     base, files, layer = None, None, {}
     if isinstance(config, Config):
         base = to_dict(config)
@@ -63,18 +66,11 @@ def train_config_for(preset: str | None, *, out: str | Path, steps: int | None, 
     model = sections.get("model")
     names_model = isinstance(model, dict) and "name" in model
     if not (preset or config is not None or names_model):
-        base = _saved_config(out) if resume else None
+        # the config dict saved in the latest checkpoint of run folder ``out`` (None when it has none)
+        latest = latest_checkpoint(Path(out)) if resume and Path(out).is_dir() else None
+        base = saved_config_dict(latest) if latest is not None else None
         if base is None:
             raise ConfigError(f"say what to train: {missing}")
     flags = {key: value for key, value in (("steps", steps), ("seed", seed)) if value is not None}
     overrides = merge(merge(layer, sections), {"train": flags} if flags else {})
     return assemble(base=base, preset=preset, files=files, overrides=overrides, sets=sets)
-
-
-def _saved_config(out: str | Path) -> dict | None:
-    """The config dict saved in the latest checkpoint of run folder ``out`` (None when it has none)."""
-    from ganforge.train.checkpoint import latest_checkpoint
-    from ganforge.train.session import saved_config_dict
-
-    latest = latest_checkpoint(Path(out)) if Path(out).is_dir() else None
-    return saved_config_dict(latest) if latest is not None else None
