@@ -43,7 +43,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     m = ctx.cfg.model_as(GANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     opt_d = ctx.optimizers["critic"]
-    set_requires_grad(D, True)
+    set_requires_grad(True, D)
     for _ in range(m.d_steps):
         x, _ = ctx.next_batch()
         z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)

@@ -190,20 +190,20 @@ def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
     m = ctx.cfg.model_as(LAPGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     D_k = D.levels[k]
-    set_requires_grad(D_k, True)
+    set_requires_grad(True, D_k)
     for i in range(level_d_steps(m, k)):
         if i > 0:
             x, labels = ctx.next_batch()
             pyramid, y = gaussian_pyramid(x, m.levels, m.blur_sigma), one_hot(labels, G.num_classes)
         logs = critic_update(ctx, k, pyramid, y)
-    set_requires_grad(D_k, False)  # G_k's step computes no weight gradients for D_k
+    set_requires_grad(False, D_k)  # G_k's step computes no weight gradients for D_k
     h, low = level_targets(pyramid, k, m.blur_sigma)
     with ctx.autocast():
         fake = G(k, generator_input(level_noise(k, h.shape[0], G, device=ctx.device), low), y)
         g_scores = D(k, critic_input(fake.to(h.dtype), low), y).float()
     loss_g = generator_loss(m.g_loss, g_scores)
     update(loss_g, ctx.optimizers[f"generator_{k}"])
-    set_requires_grad(D_k, True)
+    set_requires_grad(True, D_k)
     return {**logs, f"loss_g_{k}": loss_g.detach()}
 
 

@@ -158,8 +158,7 @@ def critic_phase(ctx: StepContext, trained: list[str], count: int):
         (last images x (B, 1, 28, 28) or None, their codes h (B, 64) or None, logs).
     """
     E, G = ctx.nets["encoder"], ctx.nets["generator"]
-    for layer in trained:
-        set_requires_grad(ctx.nets[critic_net_name(layer)], True)
+    set_requires_grad(True, *(ctx.nets[critic_net_name(layer)] for layer in trained))
     x = h = None
     logs: dict[str, torch.Tensor] = {}
     for _ in range(count):
@@ -215,8 +214,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         x, _ = ctx.next_batch()
         with torch.no_grad(), ctx.autocast():
             h = ctx.nets["encoder"].activations(x, ["fc1"])["fc1"]
-    for layer in m.critics:
-        set_requires_grad(ctx.nets[critic_net_name(layer)], False)
+    set_requires_grad(False, *(ctx.nets[critic_net_name(layer)] for layer in m.critics))
     with ctx.autocast():
         terms, acts = generator_forward(ctx.nets, m, x, h, used)
     critics = {layer: ctx.nets[critic_net_name(layer)] for layer in acts}

@@ -192,16 +192,14 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     m = ctx.cfg.model_as(StackGANConfig)
     joint = is_joint(m, ctx.step)
     x, y = ctx.next_batch()
-    for name in CRITIC_NETS:
-        set_requires_grad(ctx.nets[name], True)
+    set_requires_grad(True, *(ctx.nets[name] for name in CRITIC_NETS))
     with torch.no_grad(), ctx.autocast():
         h1 = encode_bottom(ctx.nets["encoder"], x, m.split)  # (B, d), E is frozen
         fakes = stack_forward(ctx.nets, m, h1, y, joint=joint)
     with ctx.autocast():
         d_terms = critic_terms(ctx.nets, m, x, fakes)
     update(d_terms["loss_d"], ctx.optimizers["critic"])
-    for name in CRITIC_NETS:
-        set_requires_grad(ctx.nets[name], False)
+    set_requires_grad(False, *(ctx.nets[name] for name in CRITIC_NETS))
     with ctx.autocast():
         g_terms = generator_terms(ctx.nets, m, y, stack_forward(ctx.nets, m, h1, y, joint=joint))
     update(g_terms["loss_g"], ctx.optimizers["generator"])

@@ -41,7 +41,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     m = ctx.cfg.model_as(WGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     opt_d = ctx.optimizers["critic"]
-    set_requires_grad(D, True)
+    set_requires_grad(True, D)
     n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
     fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
                          autocast=ctx.autocast)
