@@ -17,13 +17,8 @@ import torch
 from ganforge.config import OptimConfig
 from ganforge.losses import discriminator_loss
 from ganforge.samplers.noise import sample_noise
-from ganforge.variants.adversarial import (
-    AdversarialConfig,
-    build_generator_critic,
-    build_two_optimizers,
-    generate,
-)
-from ganforge.variants.base import StepContext, VariantSpec, set_requires_grad, update
+from ganforge.variants.adversarial import AdversarialConfig, adversarial_spec
+from ganforge.variants.base import StepContext, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, generator_step
 
 
@@ -58,12 +53,9 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             "d_real": torch.sigmoid(real_s.detach()).mean(), "d_fake": torch.sigmoid(fake_s.detach()).mean()}
 
 
-SPEC = VariantSpec(
+SPEC = adversarial_spec(
     description="GAN (Goodfellow 2014): minimax or non-saturating G loss, k D steps per G step",
     config_class=GANConfig,
-    build_nets=build_generator_critic,
-    build_optimizers=build_two_optimizers,
     train_step=train_step,
-    generate=generate,
     tiny={"model": {"width": 4, "hidden": 8}},
 )

@@ -14,13 +14,8 @@ import torch
 
 from ganforge.config import OptimConfig
 from ganforge.losses import clip_weights_, discriminator_loss, wasserstein_estimate
-from ganforge.variants.adversarial import (
-    AdversarialConfig,
-    build_generator_critic,
-    build_two_optimizers,
-    generate,
-)
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad, update
+from ganforge.variants.adversarial import AdversarialConfig, adversarial_spec
+from ganforge.variants.base import StepContext, critic_iterations, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
 
 
@@ -57,12 +52,9 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
 
-SPEC = VariantSpec(
+SPEC = adversarial_spec(
     description="WGAN (Arjovsky 2017): weight clipping 0.01, RMSProp 5e-5, n_critic 5 with warm-up",
     config_class=WGANConfig,
-    build_nets=build_generator_critic,
-    build_optimizers=build_two_optimizers,
     train_step=train_step,
-    generate=generate,
     tiny={"model": {"width": 4, "hidden": 8, "warmup": False}},
 )

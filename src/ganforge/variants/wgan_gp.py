@@ -18,13 +18,8 @@ import torch
 from ganforge.config import OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, gradient_penalty, wasserstein_estimate
-from ganforge.variants.adversarial import (
-    AdversarialConfig,
-    build_generator_critic,
-    build_two_optimizers,
-    generate,
-)
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad, update
+from ganforge.variants.adversarial import AdversarialConfig, adversarial_spec
+from ganforge.variants.base import StepContext, critic_iterations, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
 
 
@@ -68,12 +63,9 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             "grad_norm": grad_norm.detach(), "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
 
-SPEC = VariantSpec(
+SPEC = adversarial_spec(
     description="WGAN-GP (Gulrajani 2017): gradient penalty λ 10, n_critic 5, Adam 1e-4 (0.5, 0.9)",
     config_class=WGANGPConfig,
-    build_nets=build_generator_critic,
-    build_optimizers=build_two_optimizers,
     train_step=train_step,
-    generate=generate,
     tiny={"model": {"width": 4, "hidden": 8}},
 )
