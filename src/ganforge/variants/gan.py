@@ -37,7 +37,6 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """k discriminator steps then one generator step (Algorithm 1)."""
     m = ctx.cfg.model_as(GANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_d = ctx.optimizers["critic"]
     set_requires_grad(True, D)
     for _ in range(m.d_steps):
         x, _ = ctx.next_batch()
@@ -47,7 +46,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
         loss_d = discriminator_loss("minimax", real_s, fake_s)
-        update(loss_d, opt_d)
+        update(loss_d, ctx.optimizers["critic"])
     loss_g, fake_s = generator_step(ctx, m.g_loss)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g,
             "d_real": torch.sigmoid(real_s.detach()).mean(), "d_fake": torch.sigmoid(fake_s.detach()).mean()}

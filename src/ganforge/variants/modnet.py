@@ -200,11 +200,8 @@ def generator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     y_t = draw_targets(y, num_classes(ctx))
     with ctx.autocast():
         x_mod = modify(G, x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
-        if m.l1_mode == "lambda":
-            terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, m.l1_weight)
-        else:
-            mean = record.update_l1(l1_distance(x, x_mod), m.l1_momentum)
-            terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, 1.0 / mean)
+        scale = m.l1_weight if m.l1_mode == "lambda" else 1.0 / record.update_l1(l1_distance(x, x_mod), m.l1_momentum)
+        terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, scale)
     update(terms["loss_g"], ctx.optimizers["generator"])
     record.observe(x, y)
     return terms

@@ -35,7 +35,6 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic clipped critic steps (100 during warm-up), then one generator step."""
     m = ctx.cfg.model_as(WGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_d = ctx.optimizers["critic"]
     set_requires_grad(True, D)
     n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
     fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
@@ -45,7 +44,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
         loss_d = discriminator_loss("wasserstein", real_s, fake_s)
-        update(loss_d, opt_d)
+        update(loss_d, ctx.optimizers["critic"])
         clip_weights_(D, m.clip)
     loss_g, _ = generator_step(ctx, "wasserstein")
     return {"loss_d": loss_d.detach(), "loss_g": loss_g,

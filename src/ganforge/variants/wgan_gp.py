@@ -46,7 +46,6 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic critic steps with the gradient penalty, then one generator step."""
     m = ctx.cfg.model_as(WGANGPConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_d = ctx.optimizers["critic"]
     set_requires_grad(True, D)
     n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
     fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
@@ -57,7 +56,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             real_s, fake_s = critic_scores(D, x, fake)
             gp, grad_norm = gradient_penalty(D, x, fake.to(x.dtype), weight=m.gp_weight, method=m.gp_method)
         loss_d = discriminator_loss("wasserstein", real_s, fake_s) + gp
-        update(loss_d, opt_d)
+        update(loss_d, ctx.optimizers["critic"])
     loss_g, _ = generator_step(ctx, "wasserstein")
     return {"loss_d": loss_d.detach(), "loss_g": loss_g, "gp": gp.detach(),
             "grad_norm": grad_norm.detach(), "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
