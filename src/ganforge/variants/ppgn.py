@@ -120,11 +120,6 @@ def build_optimizers(cfg: Config, nets: dict[str, nn.Module]) -> dict[str, torch
     return opts
 
 
-def in_warmup(step: int, warmup: bool) -> bool:
-    """Whether generator step ``step`` is a warm-up step (100 critic steps; every critic trains)."""
-    return critic_iterations(step, 0, warmup) > 0  # with n_critic 0 only warm-up steps have critic steps
-
-
 def pick_critic(seed: int, step: int, count: int) -> int:
     """The critic index that ``critic_choice: random`` uses at ``step``: uniform over ``count``."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + step + 17)
@@ -206,7 +201,8 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     if m.critic_choice == "random":
         pick = pick_critic(ctx.cfg.train.seed, ctx.step, len(m.critics))
         used = [m.critics[pick]]
-        trained = trained if in_warmup(ctx.step, m.warmup) else used
+        # warm-up steps (100 critic steps) train every critic: with n_critic 0 only they have critic steps
+        trained = trained if critic_iterations(ctx.step, 0, m.warmup) > 0 else used
         logs["critic_pick"] = torch.tensor(float(pick))
     count = critic_iterations(ctx.step, m.n_critic, m.warmup) if trained else 0
     x, h, critic_logs = critic_phase(ctx, trained, count)

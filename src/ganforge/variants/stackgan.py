@@ -64,10 +64,6 @@ CRITIC_NETS = ("critic_1", "critic_0", "q_1", "q_0")
 GENERATOR_NETS = ("generator_1", "generator_0")
 
 
-def _pair(value: float) -> list[float]:
-    return [value, value]
-
-
 @dataclass
 class StackGANConfig(ModelConfig):
     """Stacked GAN hyperparameters (defaults: the reference MNIST code's losses and optimizers)."""
@@ -80,9 +76,9 @@ class StackGANConfig(ModelConfig):
     width_1: float | None = None  # the level-1 nets' (G_1, D_1) multiplier instead; None: model.width
     noise_0: int = 50  # n_0, size of z_0
     noise_1: int = 50  # n_1, size of z_1
-    adv_weights: list[float] = field(default_factory=lambda: _pair(1.0))  # λ1, [level 0, level 1]
-    cond_weights: list[float] = field(default_factory=lambda: _pair(1.0))  # λ2
-    ent_weights: list[float] = field(default_factory=lambda: _pair(10.0))  # λ3
+    adv_weights: list[float] = field(default_factory=lambda: [1.0, 1.0])  # λ1, [level 0, level 1]
+    cond_weights: list[float] = field(default_factory=lambda: [1.0, 1.0])  # λ2
+    ent_weights: list[float] = field(default_factory=lambda: [10.0, 10.0])  # λ3
     phase: Literal["independent", "joint"] = "joint"
     independent_steps: int = 0  # phase joint: generator steps taken independently first
     joint_weight: float = 0.01  # scale of L_{G_0}'s gradient reaching G_1 in joint steps
