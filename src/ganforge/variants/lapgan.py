@@ -160,11 +160,6 @@ def level_targets(pyramid: list[torch.Tensor], level: int, sigma: float) -> tupl
     return pyramid[level] - low, low
 
 
-def level_d_steps(m: LAPGANConfig, k: int) -> int:
-    """k, the D_k updates per G_k update at level ``k`` (``model.d_steps``: one for all levels, or per level)."""
-    return m.d_steps[0] if len(m.d_steps) == 1 else m.d_steps[k]
-
-
 def critic_update(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
                   y: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """One D_k update on (h_k, l_k) of one real batch against G_k's samples (Eq. 2)."""
@@ -191,7 +186,8 @@ def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     D_k = D.levels[k]
     set_requires_grad(True, D_k)
-    for i in range(level_d_steps(m, k)):
+    d_steps = m.d_steps[0] if len(m.d_steps) == 1 else m.d_steps[k]  # model.d_steps: one for all levels, or per level
+    for i in range(d_steps):
         if i > 0:
             x, labels = ctx.next_batch()
             pyramid, y = gaussian_pyramid(x, m.levels, m.blur_sigma), one_hot(labels, G.num_classes)
