@@ -55,10 +55,6 @@ def with_net_for_data(model: ModelConfig, sample_shape: tuple[int, ...]) -> Mode
     return model if net == model.net else dataclasses.replace(model, net=net)  # type: ignore[attr-defined]
 
 
-def _output_activation(data: DataShape) -> str:
-    return "sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"
-
-
 def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     """Build ``generator`` and ``critic`` for ``cfg.model.net`` and the data's shape.
 
@@ -86,7 +82,7 @@ def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]
         return {"generator": nets.WGANGPMNISTGenerator(z_dim=m.z_dim, dim=m.width),
                 "critic": nets.WGANGPMNISTCritic(dim=m.width)}
     return {"generator": nets.DCGANGenerator(z_dim=m.z_dim, image_shape=tuple(data.shape), width=m.width,
-                                             output=_output_activation(data)),
+                                             output="sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"),
             "critic": nets.DCGANDiscriminator(image_shape=tuple(data.shape), width=m.width, norm=m.d_norm)}
 
 
