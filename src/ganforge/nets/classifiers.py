@@ -25,14 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganforge.errors import ConfigError
+from ganforge.nets.layers import scaled_width
 from ganforge.nets.spec import NETS, NetSpec, check_positive, uniform_input
-
-
-def scaled_width(base: int, width: float) -> int:
-    """``round(base · width)``, at least 1; ``width`` must be a positive number."""
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
-        raise ConfigError(f"classifier width must be a positive number, got {width!r}")
-    return max(1, round(base * width))
 
 
 class LayeredClassifier(nn.Module):
@@ -98,7 +92,7 @@ class MNISTClassifier(LayeredClassifier):
     def __init__(self, *, width: float = 1.0, num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()
         check_positive(num_classes=num_classes, in_channels=in_channels)
-        c1, c2, c3 = (scaled_width(c, width) for c in (64, 128, 256))
+        c1, c2, c3 = (scaled_width(c, width, "classifier") for c in (64, 128, 256))
         self.width, self.num_classes = width, num_classes
         self.input_shape = (in_channels, 28, 28)
         self.conv1 = nn.Conv2d(in_channels, c1, 7)
@@ -156,7 +150,7 @@ class ResNetClassifier(LayeredClassifier):
                  image_size: int = 32) -> None:
         super().__init__()
         check_positive(blocks=blocks, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
-        c1, c2, c3 = (scaled_width(c, width) for c in (16, 32, 64))
+        c1, c2, c3 = (scaled_width(c, width, "classifier") for c in (16, 32, 64))
         self.width, self.num_classes = width, num_classes
         self.input_shape = (in_channels, image_size, image_size)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1))

@@ -51,15 +51,18 @@ def _shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def _check_labels(labels: torch.Tensor | None, batch: int, num_classes: int) -> None:
+    """Refuse labels for an unconditional net (``num_classes`` 0), absent or misshapen ones for a conditional one."""
+    if num_classes == 0 and labels is not None:
+        raise ValueError("this net is unconditional (num_classes=0); pass no labels")
+    if num_classes and (labels is None or tuple(labels.shape) != (batch, num_classes)):
+        raise ValueError(f"a class-conditional net needs one-hot labels of shape ({batch}, {num_classes})")
+
+
 def _with_labels(x: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
     """[x; y] for the dense nets: x (B, D) and one-hot y (B, num_classes)."""
-    if num_classes == 0:
-        if labels is not None:
-            raise ValueError("this net is unconditional (num_classes=0); pass no labels")
-        return x
-    if labels is None or tuple(labels.shape) != (x.shape[0], num_classes):
-        raise ValueError(f"a class-conditional net needs one-hot labels of shape ({x.shape[0]}, {num_classes})")
-    return torch.cat([x, labels.to(x.dtype)], dim=1)
+    _check_labels(labels, x.shape[0], num_classes)
+    return x if labels is None else torch.cat([x, labels.to(x.dtype)], dim=1)
 
 
 class ClassPlane(nn.Module):
@@ -69,13 +72,6 @@ class ClassPlane(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.net = nn.Sequential(nn.Linear(num_classes, size[0] * size[1]), nn.ReLU(), Reshape(1, *size))
-
-    def join(self, planes: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """[planes; plane(y)]: (B, P, H, W) → (B, P + 1, H, W)."""
-        if labels is None or tuple(labels.shape) != (planes.shape[0], self.num_classes):
-            raise ValueError(f"a class-conditional net needs one-hot labels of shape "
-                             f"({planes.shape[0]}, {self.num_classes})")
-        return torch.cat([planes, self.net(labels.to(planes.dtype)).to(planes.dtype)], dim=1)
 
 
 def _check_classes(num_classes: int) -> int:
@@ -89,11 +85,9 @@ def _class_plane(num_classes: int, size: tuple[int, int]) -> ClassPlane | None:
 
 
 def _join(plane: ClassPlane | None, planes: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-    if plane is None:
-        if labels is not None:
-            raise ValueError("this net is unconditional (num_classes=0); pass no labels")
-        return planes
-    return plane.join(planes, labels)
+    """[planes; plane(y)]: (B, P, H, W) → (B, P + 1, H, W); ``planes`` itself for an unconditional net."""
+    _check_labels(labels, planes.shape[0], 0 if plane is None else plane.num_classes)
+    return planes if plane is None else torch.cat([planes, plane.net(labels.to(planes.dtype)).to(planes.dtype)], 1)
 
 
 class LAPGANCoarseGenerator(nn.Module):

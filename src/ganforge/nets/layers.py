@@ -1,4 +1,5 @@
-"""Small building blocks shared by the network families: reshape, crop, pixel-range adapter, DCGAN init.
+"""Small building blocks shared by the network families: reshape, crop, pixel-range adapter, DCGAN init,
+width multiplier.
 
 ``Reshape`` and ``Crop`` are the two shape operations of the WGAN-GP MNIST reference generator
 (Gulrajani et al. 2017, ``gan_mnist.py``): ``view(-1, 4*DIM, 4, 4)`` and ``output[:, :, :7, :7]``.
@@ -12,7 +13,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.errors import ConfigError
+
 DCGAN_INIT_STD = 0.02
+
+
+def scaled_width(base: int, width: float, owner: str) -> int:
+    """``round(base · width)``, at least 1; ``width`` must be a positive number (``owner`` names the nets in the
+    error: "PPGN", "Stacked GAN", "classifier")."""
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
+        raise ConfigError(f"{owner} width must be a positive number, got {width!r}")
+    return max(1, round(base * width))
 
 
 class Reshape(nn.Module):

@@ -32,17 +32,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganforge.errors import ConfigError
+from ganforge.nets.layers import scaled_width
 from ganforge.nets.spec import NETS, NetSpec, latent_input, sample_output, score_output, uniform_input
 
 CODE_DIM = 64  # h = E_fc1(x)
 IMAGE_SHAPE = (1, 28, 28)
-
-
-def ppgn_width(base: int, width: float) -> int:
-    """``round(base · width)``, at least 1; ``width`` must be a positive number."""
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
-        raise ConfigError(f"PPGN width must be a positive number, got {width!r}")
-    return max(1, round(base * width))
 
 
 class PPGNGenerator(nn.Module):
@@ -55,7 +49,7 @@ class PPGNGenerator(nn.Module):
 
     def __init__(self, *, width: float = 1.0, adv_terms: int = 0) -> None:
         super().__init__()
-        c0, c1, c2, c3 = (ppgn_width(c, width) for c in (64, 512, 256, 256))
+        c0, c1, c2, c3 = (scaled_width(c, width, "PPGN") for c in (64, 512, 256, 256))
         self.z_dim, self.sample_shape, self.width = CODE_DIM, IMAGE_SHAPE, width
         self.fc1 = nn.Linear(CODE_DIM, 5 * 5 * c0)
         self.deconv1 = nn.ConvTranspose2d(c0, c1, 5)
@@ -102,7 +96,7 @@ class PPGNImageCritic(nn.Module):
 
     def __init__(self, *, width: float = 1.0) -> None:
         super().__init__()
-        c1, c4 = ppgn_width(256, width), ppgn_width(512, width)
+        c1, c4 = scaled_width(256, width, "PPGN"), scaled_width(512, width, "PPGN")
         self.input_shape = IMAGE_SHAPE
         self.conv1 = nn.Conv2d(1, c1, 3)
         self.conv2 = nn.Conv2d(c1, c1, 3)
@@ -128,7 +122,7 @@ class PPGNCodeCritic(nn.Module):
 
     def __init__(self, *, width: float = 1.0) -> None:
         super().__init__()
-        c1, c3 = ppgn_width(256, width), ppgn_width(512, width)
+        c1, c3 = scaled_width(256, width, "PPGN"), scaled_width(512, width, "PPGN")
         self.input_shape = (CODE_DIM,)
         self.conv1 = nn.Conv2d(1, c1, 2)
         self.conv2 = nn.Conv2d(c1, c1, 2)
@@ -155,7 +149,7 @@ class PPGNFeatureCritic(nn.Module):
     def __init__(self, *, input_shape: tuple[int, ...] = (128, 16, 16), width: float = 1.0) -> None:
         super().__init__()
         self.input_shape = tuple(int(s) for s in input_shape)
-        c = ppgn_width(256, width)
+        c = scaled_width(256, width, "PPGN")
         if len(self.input_shape) == 1:
             (d,) = self.input_shape
             self.body = nn.Sequential(nn.Linear(d, c), nn.ReLU(), nn.Linear(c, c), nn.ReLU())
@@ -176,10 +170,6 @@ class PPGNFeatureCritic(nn.Module):
         return self.score(self.body(f)).squeeze(1)
 
 
-def _code_input(net: nn.Module, batch: int) -> torch.Tensor:
-    return torch.rand(batch, *net.input_shape)  # non-negative, like post-ReLU activations
-
-
 NETS.register("ppgn-generator", NetSpec(
     build=PPGNGenerator, example_input=latent_input, output_shape=sample_output,
     description="PPGN-h generator G(h) from the 64-d fc1 code, 28x28 output (Nguyen et al. 2017)",
@@ -189,10 +179,10 @@ NETS.register("ppgn-image-critic", NetSpec(
     description="PPGN-disc image critic D: k3 convs 256-256-256-512, max pools (seed thesis, KTH 2018)",
 ))
 NETS.register("ppgn-code-critic", NetSpec(
-    build=PPGNCodeCritic, example_input=_code_input, output_shape=score_output,
+    build=PPGNCodeCritic, example_input=uniform_input(0.0, 1.0), output_shape=score_output,
     description="PPGN-disc fc1-code critic D1: code as 1x8x8, k2 convs 256-256-512 (seed thesis, KTH 2018)",
 ))
 NETS.register("ppgn-feature-critic", NetSpec(
-    build=PPGNFeatureCritic, example_input=_code_input, output_shape=score_output,
+    build=PPGNFeatureCritic, example_input=uniform_input(0.0, 1.0), output_shape=score_output,
     description="critic on any PPGN encoder layer's activations (ganforge's choice; conv or MLP)",
 ))

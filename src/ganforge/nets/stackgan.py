@@ -41,18 +41,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganforge.errors import ConfigError
+from ganforge.nets.layers import scaled_width
 from ganforge.nets.spec import NETS, NetSpec, check_positive, latent_input, sample_output, score_output, uniform_input
 
 IMAGE_SHAPE = (1, 28, 28)
 SLOPE = 0.2  # leaky ReLU slope of the discriminators
 INIT_STD = 0.02  # the reference code's weight initialisation N(0, 0.02²)
-
-
-def stack_width(base: int, width: float) -> int:
-    """``round(base · width)``, at least 1; ``width`` must be a positive number."""
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
-        raise ConfigError(f"Stacked GAN width must be a positive number, got {width!r}")
-    return max(1, round(base * width))
 
 
 def reference_init(net: nn.Module, std: float = INIT_STD) -> None:
@@ -79,7 +73,7 @@ class StackGANFeatureGenerator(nn.Module):
                  width: float = 1.0) -> None:
         super().__init__()
         check_positive(num_classes=num_classes, noise_dim=noise_dim, feature_dim=feature_dim)
-        hidden = stack_width(512, width)
+        hidden = scaled_width(512, width, "Stacked GAN")
         self.condition_dim, self.noise_dim, self.num_classes = num_classes, noise_dim, num_classes
         self.z_dim, self.sample_shape = num_classes + noise_dim, (feature_dim,)
         self.net = nn.Sequential(
@@ -110,7 +104,7 @@ class StackGANImageGenerator(nn.Module):
         check_positive(feature_dim=feature_dim, noise_dim=noise_dim)
         if output not in ("tanh", "sigmoid"):
             raise ConfigError(f"G_0 output must be 'tanh' or 'sigmoid', got {output!r}")
-        embed, c1, c2 = stack_width(128, width), stack_width(128, width), stack_width(64, width)
+        embed, c1, c2 = (scaled_width(c, width, "Stacked GAN") for c in (128, 128, 64))
         self.condition_dim, self.noise_dim, self.output = feature_dim, noise_dim, output
         self.z_dim, self.sample_shape = feature_dim + noise_dim, IMAGE_SHAPE
         self.embed = nn.Sequential(nn.Linear(noise_dim, embed, bias=False), nn.BatchNorm1d(embed), nn.ReLU())
@@ -164,7 +158,7 @@ class StackGANFeatureDiscriminator(StackGANDiscriminator):
     def __init__(self, *, feature_dim: int = 64, width: float = 1.0) -> None:
         super().__init__()
         check_positive(feature_dim=feature_dim)
-        c = stack_width(256, width)
+        c = scaled_width(256, width, "Stacked GAN")
         self.input_shape, self.feature_dim = (feature_dim,), c
         self.body = nn.Sequential(nn.Linear(feature_dim, c), nn.LeakyReLU(SLOPE), nn.Linear(c, c), nn.LeakyReLU(SLOPE))
         self.score = nn.Linear(c, 1)
@@ -180,7 +174,7 @@ class StackGANImageDiscriminator(StackGANDiscriminator):
 
     def __init__(self, *, width: float = 1.0) -> None:
         super().__init__()
-        c1, c2, c3, c = (stack_width(b, width) for b in (32, 64, 128, 256))
+        c1, c2, c3, c = (scaled_width(b, width, "Stacked GAN") for b in (32, 64, 128, 256))
         self.input_shape, self.feature_dim = IMAGE_SHAPE, c
         self.body = nn.Sequential(
             nn.Conv2d(1, c1, 5, stride=2, padding=2), nn.LeakyReLU(SLOPE),  # (B, 32w, 14, 14)
@@ -215,10 +209,6 @@ class StackGANNoiseHead(nn.Module):
         return torch.sigmoid(self.fc(features))
 
 
-def _non_negative_input(net: nn.Module, batch: int) -> torch.Tensor:
-    return torch.rand(batch, *net.input_shape)  # like post-ReLU features
-
-
 NETS.register("stackgan-feature-generator", NetSpec(
     build=StackGANFeatureGenerator, example_input=latent_input, output_shape=sample_output,
     description="Stacked GAN G_1: one-hot y + z_1 -> encoder feature h_1 (Huang et al. 2017, MNIST reference code)",
@@ -228,7 +218,7 @@ NETS.register("stackgan-image-generator", NetSpec(
     description="Stacked GAN G_0: feature h_1 + z_0 -> 28x28 image, deconvs 128-128-64-64 (Huang et al. 2017)",
 ))
 NETS.register("stackgan-feature-discriminator", NetSpec(
-    build=StackGANFeatureDiscriminator, example_input=_non_negative_input, output_shape=score_output,
+    build=StackGANFeatureDiscriminator, example_input=uniform_input(0.0, 1.0), output_shape=score_output,
     description="Stacked GAN representation discriminator D_1 on h_1: MLP 256-256, LReLU (Huang et al. 2017)",
 ))
 NETS.register("stackgan-image-discriminator", NetSpec(
@@ -236,6 +226,6 @@ NETS.register("stackgan-image-discriminator", NetSpec(
     description="Stacked GAN image discriminator D_0: k5 s2 convs 32-64-128, fc 256 (Huang et al. 2017)",
 ))
 NETS.register("stackgan-noise-encoder", NetSpec(
-    build=StackGANNoiseHead, example_input=_non_negative_input, output_shape=lambda net, batch: (batch, net.z_dim),
+    build=StackGANNoiseHead, example_input=uniform_input(0.0, 1.0), output_shape=lambda net, batch: (batch, net.z_dim),
     description="Stacked GAN Q_i head: D_i's shared features -> reconstructed noise z_i (entropy loss)",
 ))

@@ -1,4 +1,4 @@
-"""Shared pieces of the classic two-player family (GAN, WGAN, WGAN-GP): config, nets, sampling.
+"""Shared pieces of the classic two-player family (GAN, WGAN, WGAN-GP): config, nets, sampling, spec.
 
 A generator G: z → x and a discriminator/critic D: x → score, picked by net family:
 ``mlp`` (2-D toy sets), ``dcgan`` (Radford et al. 2016; 28×28×1 or 32×32×3, ``width``) or
@@ -10,8 +10,9 @@ the training session records the family it picked in the run's config.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from torch import nn
 from ganforge.config import Config, ModelConfig, OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.samplers.noise import sample_noise
-from ganforge.variants.base import DataShape, make_optimizer
+from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer
 
 
 @dataclass
@@ -54,10 +55,6 @@ def with_net_for_data(model: ModelConfig, sample_shape: tuple[int, ...]) -> Mode
     return model if net == model.net else dataclasses.replace(model, net=net)  # type: ignore[attr-defined]
 
 
-def _output_activation(data: DataShape) -> str:
-    return "sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"
-
-
 def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     """Build ``generator`` and ``critic`` for ``cfg.model.net`` and the data's shape.
 
@@ -85,7 +82,7 @@ def build_generator_critic(cfg: Config, data: DataShape) -> dict[str, nn.Module]
         return {"generator": nets.WGANGPMNISTGenerator(z_dim=m.z_dim, dim=m.width),
                 "critic": nets.WGANGPMNISTCritic(dim=m.width)}
     return {"generator": nets.DCGANGenerator(z_dim=m.z_dim, image_shape=tuple(data.shape), width=m.width,
-                                             output=_output_activation(data)),
+                                             output="sigmoid" if tuple(data.pixel_range) == (0.0, 1.0) else "tanh"),
             "critic": nets.DCGANDiscriminator(image_shape=tuple(data.shape), width=m.width, norm=m.d_norm)}
 
 
@@ -115,3 +112,11 @@ def generate(modules: dict[str, nn.Module], cfg: Config, n: int,
     if z is None:
         z = sample_noise(n, cfg.model.z_dim, generator=generator, device=device)
     return g(z.to(device)).float()
+
+
+def adversarial_spec(*, description: str, config_class: type[AdversarialConfig],
+                     train_step: Callable[[StepContext], dict[str, torch.Tensor]], tiny: dict[str, Any]) -> VariantSpec:
+    """The VariantSpec of a classic two-player model: :func:`build_generator_critic`, :func:`build_two_optimizers`
+    and :func:`generate`, with the model's own config, ``train_step`` and tiny settings."""
+    return VariantSpec(description=description, config_class=config_class, build_nets=build_generator_critic,
+                       build_optimizers=build_two_optimizers, train_step=train_step, generate=generate, tiny=tiny)

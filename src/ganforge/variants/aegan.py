@@ -180,8 +180,7 @@ def generator_encoder_losses(m: AEGANConfig, Dx: nn.Module, Dz: nn.Module, x: to
 def critic_step(ctx: StepContext, x: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
     """One update of Dx and Dz on real x (B, ...) and prior z (B, z_dim); G and E get no gradients."""
     m, nets = ctx.cfg.model_as(AEGANConfig), ctx.nets
-    set_requires_grad(nets["critic_x"], True)
-    set_requires_grad(nets["critic_z"], True)
+    set_requires_grad(True, nets["critic_x"], nets["critic_z"])
     with torch.no_grad(), ctx.autocast():
         paths = autoencode_paths(nets["generator"], nets["encoder"], x, z)
     with ctx.autocast():
@@ -193,8 +192,7 @@ def critic_step(ctx: StepContext, x: torch.Tensor, z: torch.Tensor) -> dict[str,
 def generator_encoder_step(ctx: StepContext, x: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
     """One joint update of G and E on L_GE; Dx and Dz are frozen (no weight gradients)."""
     m, nets = ctx.cfg.model_as(AEGANConfig), ctx.nets
-    set_requires_grad(nets["critic_x"], False)
-    set_requires_grad(nets["critic_z"], False)
+    set_requires_grad(False, nets["critic_x"], nets["critic_z"])
     with ctx.autocast():
         paths = autoencode_paths(nets["generator"], nets["encoder"], x, z)
         terms = generator_encoder_losses(m, nets["critic_x"], nets["critic_z"], x, z, paths)

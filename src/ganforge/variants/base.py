@@ -134,7 +134,8 @@ def critic_iterations(step: int, n_critic: int, warmup: bool, *, warmup_steps: i
     return n_critic
 
 
-def set_requires_grad(module: nn.Module, flag: bool) -> None:
-    """Freeze or unfreeze a module's parameters (saves the critic's weight grads in G steps)."""
-    for p in module.parameters():
-        p.requires_grad_(flag)
+def set_requires_grad(flag: bool, *modules: nn.Module) -> None:
+    """Freeze or unfreeze the parameters of ``modules`` (saves the critics' weight grads in G steps)."""
+    for module in modules:
+        for p in module.parameters():
+            p.requires_grad_(flag)

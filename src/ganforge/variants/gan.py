@@ -17,13 +17,8 @@ import torch
 from ganforge.config import OptimConfig
 from ganforge.losses import discriminator_loss
 from ganforge.samplers.noise import sample_noise
-from ganforge.variants.adversarial import (
-    AdversarialConfig,
-    build_generator_critic,
-    build_two_optimizers,
-    generate,
-)
-from ganforge.variants.base import StepContext, VariantSpec, set_requires_grad, update
+from ganforge.variants.adversarial import AdversarialConfig, adversarial_spec
+from ganforge.variants.base import StepContext, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, generator_step
 
 
@@ -42,8 +37,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """k discriminator steps then one generator step (Algorithm 1)."""
     m = ctx.cfg.model_as(GANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_d = ctx.optimizers["critic"]
-    set_requires_grad(D, True)
+    set_requires_grad(True, D)
     for _ in range(m.d_steps):
         x, _ = ctx.next_batch()
         z = sample_noise(x.shape[0], m.z_dim, device=ctx.device)
@@ -52,18 +46,15 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
         loss_d = discriminator_loss("minimax", real_s, fake_s)
-        update(loss_d, opt_d)
+        update(loss_d, ctx.optimizers["critic"])
     loss_g, fake_s = generator_step(ctx, m.g_loss)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g,
             "d_real": torch.sigmoid(real_s.detach()).mean(), "d_fake": torch.sigmoid(fake_s.detach()).mean()}
 
 
-SPEC = VariantSpec(
+SPEC = adversarial_spec(
     description="GAN (Goodfellow 2014): minimax or non-saturating G loss, k D steps per G step",
     config_class=GANConfig,
-    build_nets=build_generator_critic,
-    build_optimizers=build_two_optimizers,
     train_step=train_step,
-    generate=generate,
     tiny={"model": {"width": 4, "hidden": 8}},
 )

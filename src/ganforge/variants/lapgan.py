@@ -160,11 +160,6 @@ def level_targets(pyramid: list[torch.Tensor], level: int, sigma: float) -> tupl
     return pyramid[level] - low, low
 
 
-def level_d_steps(m: LAPGANConfig, k: int) -> int:
-    """k, the D_k updates per G_k update at level ``k`` (``model.d_steps``: one for all levels, or per level)."""
-    return m.d_steps[0] if len(m.d_steps) == 1 else m.d_steps[k]
-
-
 def critic_update(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
                   y: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """One D_k update on (h_k, l_k) of one real batch against G_k's samples (Eq. 2)."""
@@ -190,20 +185,21 @@ def level_step(ctx: StepContext, k: int, pyramid: list[torch.Tensor],
     m = ctx.cfg.model_as(LAPGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
     D_k = D.levels[k]
-    set_requires_grad(D_k, True)
-    for i in range(level_d_steps(m, k)):
+    set_requires_grad(True, D_k)
+    d_steps = m.d_steps[0] if len(m.d_steps) == 1 else m.d_steps[k]  # model.d_steps: one for all levels, or per level
+    for i in range(d_steps):
         if i > 0:
             x, labels = ctx.next_batch()
             pyramid, y = gaussian_pyramid(x, m.levels, m.blur_sigma), one_hot(labels, G.num_classes)
         logs = critic_update(ctx, k, pyramid, y)
-    set_requires_grad(D_k, False)  # G_k's step computes no weight gradients for D_k
+    set_requires_grad(False, D_k)  # G_k's step computes no weight gradients for D_k
     h, low = level_targets(pyramid, k, m.blur_sigma)
     with ctx.autocast():
         fake = G(k, generator_input(level_noise(k, h.shape[0], G, device=ctx.device), low), y)
         g_scores = D(k, critic_input(fake.to(h.dtype), low), y).float()
     loss_g = generator_loss(m.g_loss, g_scores)
     update(loss_g, ctx.optimizers[f"generator_{k}"])
-    set_requires_grad(D_k, True)
+    set_requires_grad(True, D_k)
     return {**logs, f"loss_g_{k}": loss_g.detach()}
 
 

@@ -184,8 +184,7 @@ def discriminator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     with torch.no_grad(), ctx.autocast():
         x_mod = modify(ctx.nets["generator"], x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
     learning = _learning_nets(m)
-    for name in learning:
-        set_requires_grad(ctx.nets[name], True)
+    set_requires_grad(True, *(ctx.nets[name] for name in learning))
     with ctx.autocast():
         terms = discriminator_terms(ctx.nets, m, x, y, x_mod.to(x.dtype), y_t)
     update(terms.pop("loss"), *(ctx.optimizers[name] for name in learning))
@@ -196,17 +195,13 @@ def generator_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """One G update on a fresh batch; D and C are frozen for it. The batch also enters the record's ring."""
     m = ctx.cfg.model_as(ModNetConfig)
     G, record = ctx.nets["generator"], ctx.nets["record"]
-    for name in _learning_nets(m):
-        set_requires_grad(ctx.nets[name], False)
+    set_requires_grad(False, *(ctx.nets[name] for name in _learning_nets(m)))
     x, y = ctx.next_batch()
     y_t = draw_targets(y, num_classes(ctx))
     with ctx.autocast():
         x_mod = modify(G, x, y_t, num_classes(ctx), m.delta_mode, ctx.cfg.data.range)
-        if m.l1_mode == "lambda":
-            terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, m.l1_weight)
-        else:
-            mean = record.update_l1(l1_distance(x, x_mod), m.l1_momentum)
-            terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, 1.0 / mean)
+        scale = m.l1_weight if m.l1_mode == "lambda" else 1.0 / record.update_l1(l1_distance(x, x_mod), m.l1_momentum)
+        terms = generator_terms(ctx.nets, m, x, x_mod.to(x.dtype), y_t, scale)
     update(terms["loss_g"], ctx.optimizers["generator"])
     record.observe(x, y)
     return terms

@@ -120,11 +120,6 @@ def build_optimizers(cfg: Config, nets: dict[str, nn.Module]) -> dict[str, torch
     return opts
 
 
-def in_warmup(step: int, warmup: bool) -> bool:
-    """Whether generator step ``step`` is a warm-up step (100 critic steps; every critic trains)."""
-    return critic_iterations(step, 0, warmup) > 0  # with n_critic 0 only warm-up steps have critic steps
-
-
 def pick_critic(seed: int, step: int, count: int) -> int:
     """The critic index that ``critic_choice: random`` uses at ``step``: uniform over ``count``."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + step + 17)
@@ -158,8 +153,7 @@ def critic_phase(ctx: StepContext, trained: list[str], count: int):
         (last images x (B, 1, 28, 28) or None, their codes h (B, 64) or None, logs).
     """
     E, G = ctx.nets["encoder"], ctx.nets["generator"]
-    for layer in trained:
-        set_requires_grad(ctx.nets[critic_net_name(layer)], True)
+    set_requires_grad(True, *(ctx.nets[critic_net_name(layer)] for layer in trained))
     x = h = None
     logs: dict[str, torch.Tensor] = {}
     for _ in range(count):
@@ -207,7 +201,8 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     if m.critic_choice == "random":
         pick = pick_critic(ctx.cfg.train.seed, ctx.step, len(m.critics))
         used = [m.critics[pick]]
-        trained = trained if in_warmup(ctx.step, m.warmup) else used
+        # warm-up steps (100 critic steps) train every critic: with n_critic 0 only they have critic steps
+        trained = trained if critic_iterations(ctx.step, 0, m.warmup) > 0 else used
         logs["critic_pick"] = torch.tensor(float(pick))
     count = critic_iterations(ctx.step, m.n_critic, m.warmup) if trained else 0
     x, h, critic_logs = critic_phase(ctx, trained, count)
@@ -215,8 +210,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         x, _ = ctx.next_batch()
         with torch.no_grad(), ctx.autocast():
             h = ctx.nets["encoder"].activations(x, ["fc1"])["fc1"]
-    for layer in m.critics:
-        set_requires_grad(ctx.nets[critic_net_name(layer)], False)
+    set_requires_grad(False, *(ctx.nets[critic_net_name(layer)] for layer in m.critics))
     with ctx.autocast():
         terms, acts = generator_forward(ctx.nets, m, x, h, used)
     critics = {layer: ctx.nets[critic_net_name(layer)] for layer in acts}

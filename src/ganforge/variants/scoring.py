@@ -67,7 +67,7 @@ def generator_step(ctx: StepContext, loss_kind: str) -> tuple[torch.Tensor, torc
         (detached generator loss, detached scores D(G(z)) of shape (B,)).
     """
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    set_requires_grad(D, False)
+    set_requires_grad(False, D)
     z = sample_noise(ctx.cfg.train.batch_size, ctx.cfg.model.z_dim, device=ctx.device)
     with ctx.autocast():
         scores = D(G(z)).float()

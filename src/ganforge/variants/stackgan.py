@@ -64,10 +64,6 @@ CRITIC_NETS = ("critic_1", "critic_0", "q_1", "q_0")
 GENERATOR_NETS = ("generator_1", "generator_0")
 
 
-def _pair(value: float) -> list[float]:
-    return [value, value]
-
-
 @dataclass
 class StackGANConfig(ModelConfig):
     """Stacked GAN hyperparameters (defaults: the reference MNIST code's losses and optimizers)."""
@@ -80,9 +76,9 @@ class StackGANConfig(ModelConfig):
     width_1: float | None = None  # the level-1 nets' (G_1, D_1) multiplier instead; None: model.width
     noise_0: int = 50  # n_0, size of z_0
     noise_1: int = 50  # n_1, size of z_1
-    adv_weights: list[float] = field(default_factory=lambda: _pair(1.0))  # λ1, [level 0, level 1]
-    cond_weights: list[float] = field(default_factory=lambda: _pair(1.0))  # λ2
-    ent_weights: list[float] = field(default_factory=lambda: _pair(10.0))  # λ3
+    adv_weights: list[float] = field(default_factory=lambda: [1.0, 1.0])  # λ1, [level 0, level 1]
+    cond_weights: list[float] = field(default_factory=lambda: [1.0, 1.0])  # λ2
+    ent_weights: list[float] = field(default_factory=lambda: [10.0, 10.0])  # λ3
     phase: Literal["independent", "joint"] = "joint"
     independent_steps: int = 0  # phase joint: generator steps taken independently first
     joint_weight: float = 0.01  # scale of L_{G_0}'s gradient reaching G_1 in joint steps
@@ -192,16 +188,14 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     m = ctx.cfg.model_as(StackGANConfig)
     joint = is_joint(m, ctx.step)
     x, y = ctx.next_batch()
-    for name in CRITIC_NETS:
-        set_requires_grad(ctx.nets[name], True)
+    set_requires_grad(True, *(ctx.nets[name] for name in CRITIC_NETS))
     with torch.no_grad(), ctx.autocast():
         h1 = encode_bottom(ctx.nets["encoder"], x, m.split)  # (B, d), E is frozen
         fakes = stack_forward(ctx.nets, m, h1, y, joint=joint)
     with ctx.autocast():
         d_terms = critic_terms(ctx.nets, m, x, fakes)
     update(d_terms["loss_d"], ctx.optimizers["critic"])
-    for name in CRITIC_NETS:
-        set_requires_grad(ctx.nets[name], False)
+    set_requires_grad(False, *(ctx.nets[name] for name in CRITIC_NETS))
     with ctx.autocast():
         g_terms = generator_terms(ctx.nets, m, y, stack_forward(ctx.nets, m, h1, y, joint=joint))
     update(g_terms["loss_g"], ctx.optimizers["generator"])

@@ -14,13 +14,8 @@ import torch
 
 from ganforge.config import OptimConfig
 from ganforge.losses import clip_weights_, discriminator_loss, wasserstein_estimate
-from ganforge.variants.adversarial import (
-    AdversarialConfig,
-    build_generator_critic,
-    build_two_optimizers,
-    generate,
-)
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad, update
+from ganforge.variants.adversarial import AdversarialConfig, adversarial_spec
+from ganforge.variants.base import StepContext, critic_iterations, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
 
 
@@ -40,8 +35,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic clipped critic steps (100 during warm-up), then one generator step."""
     m = ctx.cfg.model_as(WGANConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_d = ctx.optimizers["critic"]
-    set_requires_grad(D, True)
+    set_requires_grad(True, D)
     n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
     fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
                          autocast=ctx.autocast)
@@ -50,19 +44,16 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
             real_s, fake_s = critic_scores(D, x, fake)
         loss_d = discriminator_loss("wasserstein", real_s, fake_s)
-        update(loss_d, opt_d)
+        update(loss_d, ctx.optimizers["critic"])
         clip_weights_(D, m.clip)
     loss_g, _ = generator_step(ctx, "wasserstein")
     return {"loss_d": loss_d.detach(), "loss_g": loss_g,
             "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
 
-SPEC = VariantSpec(
+SPEC = adversarial_spec(
     description="WGAN (Arjovsky 2017): weight clipping 0.01, RMSProp 5e-5, n_critic 5 with warm-up",
     config_class=WGANConfig,
-    build_nets=build_generator_critic,
-    build_optimizers=build_two_optimizers,
     train_step=train_step,
-    generate=generate,
     tiny={"model": {"width": 4, "hidden": 8, "warmup": False}},
 )

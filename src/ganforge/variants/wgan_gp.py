@@ -18,13 +18,8 @@ import torch
 from ganforge.config import OptimConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import discriminator_loss, gradient_penalty, wasserstein_estimate
-from ganforge.variants.adversarial import (
-    AdversarialConfig,
-    build_generator_critic,
-    build_two_optimizers,
-    generate,
-)
-from ganforge.variants.base import StepContext, VariantSpec, critic_iterations, set_requires_grad, update
+from ganforge.variants.adversarial import AdversarialConfig, adversarial_spec
+from ganforge.variants.base import StepContext, critic_iterations, set_requires_grad, update
 from ganforge.variants.scoring import critic_scores, fake_batches, generator_step
 
 
@@ -51,8 +46,7 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
     """n_critic critic steps with the gradient penalty, then one generator step."""
     m = ctx.cfg.model_as(WGANGPConfig)
     G, D = ctx.nets["generator"], ctx.nets["critic"]
-    opt_d = ctx.optimizers["critic"]
-    set_requires_grad(D, True)
+    set_requires_grad(True, D)
     n_critic = critic_iterations(ctx.step, m.n_critic, m.warmup)
     fakes = fake_batches(G, n_critic, ctx.cfg.train.batch_size, m.z_dim, device=ctx.device,
                          autocast=ctx.autocast)
@@ -62,18 +56,15 @@ def train_step(ctx: StepContext) -> dict[str, torch.Tensor]:
             real_s, fake_s = critic_scores(D, x, fake)
             gp, grad_norm = gradient_penalty(D, x, fake.to(x.dtype), weight=m.gp_weight, method=m.gp_method)
         loss_d = discriminator_loss("wasserstein", real_s, fake_s) + gp
-        update(loss_d, opt_d)
+        update(loss_d, ctx.optimizers["critic"])
     loss_g, _ = generator_step(ctx, "wasserstein")
     return {"loss_d": loss_d.detach(), "loss_g": loss_g, "gp": gp.detach(),
             "grad_norm": grad_norm.detach(), "wasserstein": wasserstein_estimate(real_s.detach(), fake_s.detach())}
 
 
-SPEC = VariantSpec(
+SPEC = adversarial_spec(
     description="WGAN-GP (Gulrajani 2017): gradient penalty λ 10, n_critic 5, Adam 1e-4 (0.5, 0.9)",
     config_class=WGANGPConfig,
-    build_nets=build_generator_critic,
-    build_optimizers=build_two_optimizers,
     train_step=train_step,
-    generate=generate,
     tiny={"model": {"width": 4, "hidden": 8}},
 )
