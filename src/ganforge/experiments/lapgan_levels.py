@@ -51,12 +51,8 @@ def knn_labels(queries: torch.Tensor, reference: torch.Tensor, labels: torch.Ten
     return torch.cat(out)
 
 
-def _one_hot_scores(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    return torch.nn.functional.one_hot(labels.long(), num_classes).float()
-
-
 def _score(labels: torch.Tensor, asked: torch.Tensor | None, num_classes: int) -> dict[str, Any]:
-    coverage = class_coverage(_one_hot_scores(labels, num_classes))
+    coverage = class_coverage(torch.nn.functional.one_hot(labels.long(), num_classes).float())
     hit = None if asked is None else float((labels == asked).double().mean())
     return {"kl_to_uniform": coverage["kl_to_uniform"], "classes_covered": coverage["classes_covered"],
             "class_accuracy": hit}
