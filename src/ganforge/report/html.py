@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError
 from ganforge.report.evaluation import evaluation_sections
 from ganforge.report.glossary import glossary_section
@@ -183,8 +184,5 @@ def write_report(runs: list[str | Path], out: str | Path, title: str = "ganforge
             f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>{glossary_section()}"
             f'<div class="runs">{"".join(sections)}</div></body></html>')
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    write_bytes_atomic(out, page.encode("utf-8"))
     return out
