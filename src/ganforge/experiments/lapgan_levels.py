@@ -58,6 +58,7 @@ def _score(labels: torch.Tensor, asked: torch.Tensor | None, num_classes: int) -
             "class_accuracy": hit}
 
 
+@torch.no_grad()
 def level_scores(levels: list[torch.Tensor], asked: torch.Tensor | None, real: dict[str, torch.Tensor],
                  embed: Embedder, pixel_range: tuple[float, float], sigma: float, k_neighbours: int,
                  ) -> list[dict[str, Any]]:
@@ -118,8 +119,7 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     m = opened.cfg.model
     levels, asked = _sampled_levels(opened, n, seed, ema)
     embed, real, pixel_range = _judges(opened, n, seed, classifier, n_reference)
-    with torch.no_grad():
-        rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
+    rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     grid = save_grid(levels_figure([x[:10] for x in levels]), out / "levels.png", nrow=10, pixel_range=pixel_range)
@@ -152,8 +152,7 @@ def lapgan_levels_over_training(run: str | Path, out_dir: str | Path, *, n: int 
     for step in steps:
         opened = opened if opened.step == step else open_run(run, step=step)
         levels, asked = _sampled_levels(opened, n, seed, ema)
-        with torch.no_grad():
-            scored = level_scores(levels, asked, real, embed, pixel_range, opened.cfg.model.blur_sigma, k_neighbours)
+        scored = level_scores(levels, asked, real, embed, pixel_range, opened.cfg.model.blur_sigma, k_neighbours)
         rows += [{"step": step, **r} for r in scored]
         log(f"step {step}: KL " + " ".join(f"{r['size']}/{r['labeler']} {r['kl_to_uniform']:.3f}" for r in scored))
     out = Path(out_dir)
