@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ganforge.data.cache import save_npz_atomic
+from ganforge.experiments.class_samples import real_per_class
 from ganforge.experiments.outputs import Panel, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
@@ -133,10 +134,8 @@ def score_samples(embed: Embedder, test_features: torch.Tensor, images: torch.Te
 def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tensor, *, seed: int) -> dict[str, float]:
     """Within-class spread of sample features (N, D) against real test images, as many per class
     (:func:`ganforge.metrics.diversity.diversity_ratio`)."""
-    images, labels, pixel_range, _ = load_real(embed.dataset, "test", 10000, seed)
-    per_class = int(torch.bincount(classes).max())
-    keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in classes.unique().tolist()])
-    return metric_diversity_ratio(features, classes, embed(images[keep], pixel_range), labels[keep])
+    images, labels, pixel_range = real_per_class(embed.dataset, classes, seed)
+    return metric_diversity_ratio(features, classes, embed(images, pixel_range), labels)
 
 
 @torch.no_grad()
