@@ -44,7 +44,7 @@ import torch
 from ganforge.data.cache import save_npz_atomic
 from ganforge.errors import ConfigError
 from ganforge.experiments.modnet_apply import all_targets, open_modnet_run, subset
-from ganforge.experiments.outputs import Panel, write_outputs, write_panels
+from ganforge.experiments.outputs import Panel, mean_std, write_outputs, write_panels
 from ganforge.metrics.features import subset_indices
 from ganforge.nets.classifier_files import META_FILE, read_classifier_meta
 from ganforge.train.classifier import DEFAULTS, FALLBACK, _fit, accuracy, build_classifier, default_classifier_dir
@@ -228,10 +228,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[
         groups.setdefault((r["variant"], str(r["n_real"]), r["train_set"]), []).append(r)
     out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for (label, n, name), group in groups.items():
-        test = np.array([r["test_accuracy"] for r in group])
+        mean, std = mean_std([r["test_accuracy"] for r in group])
         out.setdefault(label, {}).setdefault(n, {})[name] = {
-            "mean": float(test.mean()), "std": float(test.std(ddof=1)) if len(test) > 1 else 0.0,
-            "train_mean": float(np.mean([r["train_accuracy"] for r in group])), "replicates": len(group)}
+            "mean": mean, "std": std, "train_mean": float(np.mean([r["train_accuracy"] for r in group])),
+            "replicates": len(group)}
     return out
 
 

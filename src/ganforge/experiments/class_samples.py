@@ -48,10 +48,10 @@ def draw_per_class(run: Run, per_class: int, *, seed: int, ema: bool = False) ->
 
 
 def real_per_class(dataset: str, classes: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor, tuple]:
-    """As many real test images of each class as ``classes`` holds: (images, labels, pixel range)."""
+    """Real test images, as many per class as ``classes`` holds of its most frequent one: (images, labels, range)."""
     images, labels, pixel_range, _ = load_real(dataset, "test", 10000, seed)
-    counts = torch.bincount(classes)
-    keep = torch.cat([torch.nonzero(labels == c).flatten()[:int(counts[c])] for c in classes.unique().tolist()])
+    per_class = int(torch.bincount(classes).max())
+    keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in classes.unique().tolist()])
     return images[keep], labels[keep], pixel_range
 
 

@@ -51,17 +51,14 @@ def knn_labels(queries: torch.Tensor, reference: torch.Tensor, labels: torch.Ten
     return torch.cat(out)
 
 
-def _one_hot_scores(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    return torch.nn.functional.one_hot(labels.long(), num_classes).float()
-
-
 def _score(labels: torch.Tensor, asked: torch.Tensor | None, num_classes: int) -> dict[str, Any]:
-    coverage = class_coverage(_one_hot_scores(labels, num_classes))
+    coverage = class_coverage(torch.nn.functional.one_hot(labels.long(), num_classes).float())
     hit = None if asked is None else float((labels == asked).double().mean())
     return {"kl_to_uniform": coverage["kl_to_uniform"], "classes_covered": coverage["classes_covered"],
             "class_accuracy": hit}
 
 
+@torch.no_grad()
 def level_scores(levels: list[torch.Tensor], asked: torch.Tensor | None, real: dict[str, torch.Tensor],
                  embed: Embedder, pixel_range: tuple[float, float], sigma: float, k_neighbours: int,
                  ) -> list[dict[str, Any]]:
@@ -122,8 +119,7 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     m = opened.cfg.model
     levels, asked = _sampled_levels(opened, n, seed, ema)
     embed, real, pixel_range = _judges(opened, n, seed, classifier, n_reference)
-    with torch.no_grad():
-        rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
+    rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     grid = save_grid(levels_figure([x[:10] for x in levels]), out / "levels.png", nrow=10, pixel_range=pixel_range)
@@ -156,8 +152,7 @@ def lapgan_levels_over_training(run: str | Path, out_dir: str | Path, *, n: int 
     for step in steps:
         opened = opened if opened.step == step else open_run(run, step=step)
         levels, asked = _sampled_levels(opened, n, seed, ema)
-        with torch.no_grad():
-            scored = level_scores(levels, asked, real, embed, pixel_range, opened.cfg.model.blur_sigma, k_neighbours)
+        scored = level_scores(levels, asked, real, embed, pixel_range, opened.cfg.model.blur_sigma, k_neighbours)
         rows += [{"step": step, **r} for r in scored]
         log(f"step {step}: KL " + " ".join(f"{r['size']}/{r['labeler']} {r['kl_to_uniform']:.3f}" for r in scored))
     out = Path(out_dir)

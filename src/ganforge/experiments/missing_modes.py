@@ -33,8 +33,7 @@ SATURATION_N = 1000
 def replicated_indices(total: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """``total`` indices drawing only on n distinct ones (each used ⌊total/n⌋ or ⌈total/n⌉ times), shuffled."""
     distinct = rng.choice(total, size=n, replace=False)
-    reps = -(-total // n)
-    return rng.permutation(np.tile(distinct, reps)[:total])
+    return rng.permutation(np.resize(distinct, total))  # np.resize repeats the n cyclically up to total
 
 
 def missing_modes(dataset: str = "mnist", out_dir: str | Path = "missing-modes", *, n_values=N_VALUES,

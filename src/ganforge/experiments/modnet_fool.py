@@ -26,14 +26,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError
 from ganforge.experiments.modnet_apply import all_targets, open_modnet_run, subset
 from ganforge.experiments.outputs import write_json
 from ganforge.metrics.features import convert_range, subset_indices
 from ganforge.metrics.memorization import nearest_neighbours
 from ganforge.train.classifier import load_classifier
-from ganforge.train.grids import tile
+from ganforge.train.grids import save_png_atomic, tile
 from ganforge.train.run import Run
 
 HEADER = 14  # pixels of the label row above the grid
@@ -139,15 +138,8 @@ def fool(run: str | Path, classifier: str, out_dir: str | Path, *, second_classi
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     grid = grid_image(x, x_mod, source, target, mod.num_classes, mod.pixel_range, grid_rows)
-    _write_png(grid, out / "fool.png")
+    save_png_atomic(grid, out / "fool.png")
     summary["files"] = {"json": str(out / "fool.json"), "png": str(out / "fool.png")}
     write_json(summary, out / "fool.json")
     return summary
 
-
-def _write_png(array: np.ndarray, path: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    write_bytes_atomic(path, buffer.getvalue())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ganforge.data.cache import write_bytes_atomic
+from ganforge.metrics.evaluate import finite_or_none
 
 
 @dataclass
@@ -58,7 +58,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 
 def write_json(summary: dict[str, Any], path: Path) -> Path:
     """A JSON summary (NaN/Inf as null), written atomically."""
-    write_bytes_atomic(Path(path), (json.dumps(_finite(summary), indent=2) + "\n").encode())
+    write_bytes_atomic(Path(path), (json.dumps(finite_or_none(summary), indent=2) + "\n").encode())
     return Path(path)
 
 
@@ -72,16 +72,6 @@ def write_outputs(summary: dict[str, Any], rows: list[dict[str, Any]], out_dir: 
                         "png": str(plot(summary, out / f"{stem}.png")), "json": str(out / f"{stem}.json")}
     write_json(summary, out / f"{stem}.json")
     return summary
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def write_panels(panels: list[Panel], path: Path, title: str, columns: int | None = None) -> Path:

@@ -267,22 +267,12 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
                "thesis": THESIS, "encoder": _meta(encoder), "classifier": _meta(embed.meta),
                "baseline_train": baseline, "variants": results}
     summary["files"] = {"csv": str(write_csv(ev.csv_rows(results), out / "ppgn_disc.csv")),
-                        "png": str(ev.plot_curves({v: _curves(r) for v, r in results.items()}, out / "ppgn_disc.png")),
-                        "gradients_png": str(ev.plot_ratios({v: _ratios(r) for v, r in results.items()},
-                                                            out / "ppgn_disc_gradients.png")),
+                        "png": str(ev.plot_curves(results, out / "ppgn_disc.png")),
+                        "gradients_png": str(ev.plot_ratios(results, out / "ppgn_disc_gradients.png")),
                         "json": str(out / "ppgn_disc.json")}
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
     write_json(summary, out / "ppgn_disc.json")
     return summary
-
-
-def _curves(result: dict) -> dict[str, tuple[list[int], list[float]]]:
-    return {layer: (c["step"], c["w"]) for layer, c in result["curves"].items()}
-
-
-def _ratios(result: dict) -> dict[str, tuple[list[int], list[float], list[float]]]:
-    return {layer: (c["step"], c["ratio"], c["ratio_at_lambda_1"])
-            for layer, c in result.get("ratio_curves", {}).items()}
 
 
 def _reduced(s: DiscSettings) -> bool:

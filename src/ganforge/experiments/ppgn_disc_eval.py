@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ganforge.data.cache import save_npz_atomic
+from ganforge.experiments.class_samples import real_per_class
 from ganforge.experiments.outputs import Panel, write_panels
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
@@ -133,10 +134,8 @@ def score_samples(embed: Embedder, test_features: torch.Tensor, images: torch.Te
 def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tensor, *, seed: int) -> dict[str, float]:
     """Within-class spread of sample features (N, D) against real test images, as many per class
     (:func:`ganforge.metrics.diversity.diversity_ratio`)."""
-    images, labels, pixel_range, _ = load_real(embed.dataset, "test", 10000, seed)
-    per_class = int(torch.bincount(classes).max())
-    keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in classes.unique().tolist()])
-    return metric_diversity_ratio(features, classes, embed(images[keep], pixel_range), labels[keep])
+    images, labels, pixel_range = real_per_class(embed.dataset, classes, seed)
+    return metric_diversity_ratio(features, classes, embed(images, pixel_range), labels)
 
 
 @torch.no_grad()
@@ -148,12 +147,11 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
     E, G = run.nets["encoder"], run.nets["generator"]
     device = next(G.parameters()).device
     images, labels, pixel_range, _ = load_real(embed.dataset, "test", n, seed)
-    with torch.no_grad():
-        codes = torch.cat([E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
-                           for i in range(0, len(images), 500)])
-        recon = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
-        rebuilt = torch.cat([E.activations(recon[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
-                             for i in range(0, len(recon), 500)])
+    codes = torch.cat([E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
+                       for i in range(0, len(images), 500)])
+    recon = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
+    rebuilt = torch.cat([E.activations(recon[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
+                         for i in range(0, len(recon), 500)])
     hit = embed(recon, pixel_range, "logits").argmax(1) == labels
     if grid is not None:
         save_grid(torch.cat([images[:10], recon[:10]]), grid, nrow=min(10, len(images)), pixel_range=pixel_range)
@@ -173,25 +171,28 @@ def write_samples(samples: dict[str, Any], per_class: int, columns: int, folder:
     return {"mala_class_grid": str(grid), "mala_samples": str(npz)}
 
 
-def plot_curves(curves: dict[str, dict[str, tuple[list[int], list[float]]]], path: Path) -> Path:
-    """One panel per variant, one line per critic: the Wasserstein estimate over generator steps (Fig. 4)."""
+def plot_curves(results: dict[str, dict], path: Path) -> Path:
+    """One panel per variant, one line per critic: the Wasserstein estimate over generator steps (Fig. 4), from
+    each variant's result's ``curves``."""
     panels = [Panel(variant, "generator step", "Wasserstein estimate",
-                    series={CRITIC_NAMES.get(layer, f"D_{layer}"): (steps, values, None)
-                            for layer, (steps, values) in per_critic.items()})
-              for variant, per_critic in curves.items()]
+                    series={CRITIC_NAMES.get(layer, f"D_{layer}"): (c["step"], c["w"], None)
+                            for layer, c in result["curves"].items()})
+              for variant, result in results.items()]
     return write_panels(panels, path, "PPGN-disc: E[D(real)] - E[D(fake)] of every critic over training", columns=3)
 
 
-def plot_ratios(curves: dict[str, dict[str, tuple[list[int], list[float], list[float]]]], path: Path) -> Path:
-    """One panel per variant: per critic ||∇_G λ_i adv_i|| / ||∇_G λ_img L_img|| as trained, and at λ_i = 1."""
+def plot_ratios(results: dict[str, dict], path: Path) -> Path:
+    """One panel per variant (its result's ``ratio_curves``): per critic ||∇_G λ_i adv_i|| / ||∇_G λ_img L_img||
+    as trained, and at λ_i = 1."""
     panels = []
-    for variant, per_critic in curves.items():
+    for variant, result in results.items():
+        per_critic = result.get("ratio_curves", {})
         series = {}
-        for layer, (steps, trained, unit) in per_critic.items():
+        for layer, c in per_critic.items():
             name = CRITIC_NAMES.get(layer, f"D_{layer}")
-            series[f"{name} as trained"] = (steps, trained, None)
-            series[f"{name} at λ = 1"] = (steps, unit, None)
-        if any(steps for steps, _, _ in per_critic.values()):
+            series[f"{name} as trained"] = (c["step"], c["ratio"], None)
+            series[f"{name} at λ = 1"] = (c["step"], c["ratio_at_lambda_1"], None)
+        if any(c["step"] for c in per_critic.values()):
             panels.append(Panel(variant, "generator step", "adversarial / image gradient on G", series=series,
                                 hline=("balanced", 1.0), logy=True))
     return write_panels(panels, path, "PPGN-disc: gradient of each adversarial term on G over the image term's",

@@ -308,10 +308,10 @@ def _classifier_summary(meta: dict | None) -> dict | None:
 
 
 def finite_or_none(value: Any) -> Any:
-    """JSON has no NaN/Inf: map them to None, recursively."""
+    """JSON has no NaN/Inf: map them to None, recursively (tuples become lists, as JSON writes them)."""
     if isinstance(value, dict):
         return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [finite_or_none(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None

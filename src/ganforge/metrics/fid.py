@@ -55,8 +55,8 @@ def fid_from_stats(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: Ar
     Returns:
         ||mu1 - mu2||² + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^{1/2}) (float).
     """
-    mu1, mu2 = _vector(mu1, "mu1"), _vector(mu2, "mu2")
-    s1, s2 = _square(sigma1, "sigma1"), _square(sigma2, "sigma2")
+    mu1, mu2 = _array(mu1, "mu1", square=False), _array(mu2, "mu2", square=False)
+    s1, s2 = _array(sigma1, "sigma1", square=True), _array(sigma2, "sigma2", square=True)
     if not (len(mu1) == len(mu2) == len(s1) == len(s2)):
         raise ValueError(
             f"FID statistics disagree in dimension (mu1 {len(mu1)}, sigma1 {len(s1)}, mu2 {len(mu2)}, "
@@ -98,22 +98,13 @@ def fid(a: ArrayLike, b: ArrayLike) -> float:
     return fid_from_stats(*gaussian_stats(a), *gaussian_stats(b))
 
 
-def _vector(x: ArrayLike, name: str) -> np.ndarray:
-    v = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
-    if v.ndim != 1:
-        raise ValueError(f"{name} must be a vector (D,), got shape {v.shape}; pass the mean from gaussian_stats")
-    _check_finite(v, name)
-    return v
-
-
-def _square(x: ArrayLike, name: str) -> np.ndarray:
-    m = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise ValueError(f"{name} must be a square matrix (D, D), got shape {m.shape}; pass gaussian_stats' sigma")
-    _check_finite(m, name)
-    return m
-
-
-def _check_finite(x: np.ndarray, name: str) -> None:
-    if not np.isfinite(x).all():
+def _array(x: ArrayLike, name: str, square: bool) -> np.ndarray:
+    """``x`` as a finite float64 numpy vector (D,), or a square matrix (D, D) with ``square``."""
+    a = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+    if square and (a.ndim != 2 or a.shape[0] != a.shape[1]):
+        raise ValueError(f"{name} must be a square matrix (D, D), got shape {a.shape}; pass gaussian_stats' sigma")
+    if not square and a.ndim != 1:
+        raise ValueError(f"{name} must be a vector (D,), got shape {a.shape}; pass the mean from gaussian_stats")
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or Inf; recompute it from finite features")
+    return a

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from ganforge.errors import ConfigError
-from ganforge.metrics.ddm import ddm
+from ganforge.metrics.ddm import ddm_summary
 from ganforge.metrics.fid import fid
 from ganforge.metrics.validation import ArrayLike, as_features, check_positive_int
 
@@ -117,13 +117,12 @@ def ddm_with_spread(train: ArrayLike, test: ArrayLike, fake: ArrayLike, *, resam
             "train": as_features(train, "training features", keep_float32=True)}
 
     def values(test, fake, train):
-        g, r = ddm(test, fake), ddm(test, train)
-        return {"ddm": g, "ddm_train": r, "ddm_relative": g - r}
+        return ddm_summary(train, test, fake)
 
     head, std = values(**sets), bootstrap_std(values, sets, resamples, seed)
     counts = {"n_fake": len(sets["fake"]), "n_real": len(sets["test"])}
     fields = _spread_fields("ddm", resamples, seed)
     fake_out = {"ddm": head["ddm"], "ddm_std": std["ddm"], "ddm_relative": head["ddm_relative"],
-                "ddm_relative_std": std["ddm_relative"], "ddm_sum": head["ddm"] + head["ddm_relative"]}
+                "ddm_relative_std": std["ddm_relative"], "ddm_sum": head["ddm_sum"]}
     return {"fake": {**fake_out, **fields, **counts},
             "baseline_train": {"ddm": head["ddm_train"], "ddm_std": std["ddm_train"], **fields, **counts}}

@@ -50,10 +50,6 @@ def number(value: float, digits: int = 3) -> str:
     return f"{value:.0f}" if 10 ** digits <= abs(value) < 1e9 else format(value, f".{digits}g")
 
 
-def _number(value: float, spread: float | None) -> str:
-    return number(value) + (f" ± {number(spread, 2)}" if spread is not None else "")
-
-
 def placement(where: float, train: float, noise: float) -> str:
     """Words for a position on the noise → training-images scale (escaped HTML)."""
     share, u, r = esc(format(where, ".0%")), esc(number(noise)), esc(number(train))
@@ -73,7 +69,8 @@ def headline(measure: Measure, metrics: dict) -> str | None:
     train = lookup(metrics.get("baseline_train"), measure.path)
     noise = lookup(metrics.get("baseline_noise") or metrics.get("noise"), measure.path)
     where = position(value, train, noise)
-    text = f"<b>{esc(measure.label)} {esc(_number(value, spread))}</b>: "
+    shown = number(value) + (f" ± {number(spread, 2)}" if spread is not None else "")
+    text = f"<b>{esc(measure.label)} {esc(shown)}</b>: "
     if where is not None:
         meter = min(max(where, 0.0), 1.0)
         text = (f'<span class=meter title="0% noise, 100% training images"><span style="width:{meter:.1%}">'

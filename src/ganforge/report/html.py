@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError
 from ganforge.report.evaluation import evaluation_sections
 from ganforge.report.glossary import glossary_section
@@ -61,11 +62,11 @@ def read_log_records(files: RunFiles) -> list[dict]:
     return log.records
 
 
-def plot_png(series: dict[str, tuple[list[float], list[float]]], title: str, xlabel: str = "generator step") -> bytes:
-    """A small line plot as PNG bytes (matplotlib, Agg backend)."""
+def plot_png(series: dict[str, list[tuple[float, float]]], title: str, xlabel: str = "generator step") -> bytes:
+    """A small line plot of named (x, y) point lists as PNG bytes (matplotlib, Agg backend)."""
     fig, ax = pyplot().subplots(figsize=(5, 3), dpi=90)
-    for name, (x, y) in series.items():
-        ax.plot(x, y, label=name, linewidth=1.2)
+    for name, points in series.items():
+        ax.plot(*zip(*points, strict=True), label=name, linewidth=1.2)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.grid(alpha=0.3)
@@ -78,11 +79,8 @@ def plot_png(series: dict[str, tuple[list[float], list[float]]], title: str, xla
 def curve_sections(log: list[dict]) -> list[str]:
     out = []
     for title, keys in CURVE_GROUPS:
-        series = {}
-        for key in keys:
-            points = [(r["step"], r[key]) for r in log if is_number(r.get(key))]
-            if points:
-                series[key] = ([x for x, _ in points], [y for _, y in points])
+        series = {key: [(r["step"], r[key]) for r in log if is_number(r.get(key))] for key in keys}
+        series = {key: points for key, points in series.items() if points}
         if series:
             out.append(f'<img alt="{esc(title)}" src="{data_uri(plot_png(series, title))}">')
     return out
@@ -137,7 +135,7 @@ def ddm_curve(files: RunFiles) -> str:
     points = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
     if not points:
         return ""
-    series = {"DDM": ([x for x, _ in points], [y for _, y in points])}
+    series = {"DDM": points}
     return f'<img alt="DDM over training" src="{data_uri(plot_png(series, "DDM over training (lower is better)"))}">'
 
 
@@ -183,8 +181,5 @@ def write_report(runs: list[str | Path], out: str | Path, title: str = "ganforge
             f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>{glossary_section()}"
             f'<div class="runs">{"".join(sections)}</div></body></html>')
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    write_bytes_atomic(out, page.encode("utf-8"))
     return out
