@@ -141,17 +141,14 @@ def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: P
     return Session(cfg, spec, device, precision, nets, optimizers, data_shape, stream, ema, compiled=compiled)
 
 
-def _as_list(value) -> list | None:
-    return list(value) if value is not None else None
-
-
 def save(session: Session, run_dir: Path, *, extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
     """Write a checkpoint of the whole session at ``session.step`` (the checkpoint module captures
     every global RNG state itself; ``extra_tensors`` such as other processes' RNG states go along)."""
+    shape = session.data_shape
     meta = {"config": to_dict(session.cfg), "model": session.cfg.model.name, "step": session.step,
             "data_order": session.stream.state_dict() if session.stream else None,
-            "data_shape": {"shape": list(session.data_shape.shape), "num_classes": session.data_shape.num_classes,
-                           "pixel_range": _as_list(session.data_shape.pixel_range)},
+            "data_shape": {"shape": list(shape.shape), "num_classes": shape.num_classes,
+                           "pixel_range": None if shape.pixel_range is None else list(shape.pixel_range)},
             "precision": session.precision, "frozen_classifiers": frozen_builds(session.nets)}
     return ckpt.save_checkpoint(run_dir, session.step, modules=session.modules(), optimizers=session.optimizers,
                                 extra_tensors=extra_tensors, meta=meta, keep_last=session.cfg.train.keep_last,
