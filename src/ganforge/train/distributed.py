@@ -149,10 +149,6 @@ class Workers:
         """The process group's backend (``nccl`` on CUDA, ``gloo`` on the CPU); None without one (no torchrun)."""
         return dist.get_backend() if self.in_group else None
 
-    @property
-    def shard(self) -> tuple[int, int]:
-        return self.rank, self.world
-
     def step_config(self, cfg: Config) -> Config:
         """``cfg`` with ``train.batch_size`` set to this process's share, for ``StepContext``."""
         if self.world == 1:

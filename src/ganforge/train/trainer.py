@@ -80,7 +80,7 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
                               "continue it or choose another --out")
     if latest is not None:
         check_resume_config(cfg, latest, allow_config_change)
-    session = build_session(cfg, shard=workers.shard, checkpoint=latest)
+    session = build_session(cfg, shard=(workers.rank, workers.world), checkpoint=latest)
     extra = restore(session, latest).extra_tensors if latest is not None else {}
     workers.attach(session, extra, restored=latest is not None)
     if workers.is_main:
