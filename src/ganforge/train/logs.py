@@ -155,12 +155,6 @@ class RunLogger:
         left = max(0, round(self.deadline - time.monotonic()))
         return f"{left // 60}:{left % 60:02d}"
 
-    def _where(self, step: int) -> str:
-        """``step N/total``, or ``step N (M:SS left)`` under a time budget."""
-        if self.deadline is None:
-            return f"step {step}/{self.total}"
-        return f"step {step} ({self._time_left()} left)"
-
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Record ``values`` at generator step ``step`` (1-based count of finished steps)."""
         record = {"step": step, **{k: float(v) for k, v in values.items()}}
@@ -181,7 +175,8 @@ class RunLogger:
         self._to_tracker("scalars", step, values)
         if self._bar is None:
             shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
-            print(f"{self._where(step)} {shown}", file=self.stream, flush=True)
+            where = f"step {step}/{self.total}" if self.deadline is None else f"step {step} ({self._time_left()} left)"
+            print(f"{where} {shown}", file=self.stream, flush=True)
 
     def sample_grid(self, path: Path, step: int) -> None:
         """Hand the sample grid written at ``path`` for step ``step`` to the tracker."""
