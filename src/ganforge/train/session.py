@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ganforge.config import Config, config_from_json, to_dict
+from ganforge.data import load_data_split
 from ganforge.errors import CheckpointError
 from ganforge.nets.classifier_files import frozen_builds
 from ganforge.train import checkpoint as ckpt
@@ -71,13 +72,6 @@ class Session:
         return {**self.nets, **{EMA_PREFIX + k: v for k, v in self.ema.items()}}
 
 
-def load_training_data(cfg: Config):
-    """The training split named by ``cfg.data`` (less its ``val_size`` held-out items)."""
-    from ganforge.data import load_data_split
-
-    return load_data_split(cfg.data, "train", seed=cfg.train.seed, val_size=cfg.data.val_size)
-
-
 def fit_to_data(cfg: Config, data_shape: DataShape) -> Config:
     """``cfg`` with the choices left to the data made (``model.net: auto`` → ``mlp`` for points, ``dcgan``
     for images; :meth:`ModelConfig.for_data`). A session holds this config, so checkpoints, ``config.yaml``
@@ -123,7 +117,7 @@ def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: P
     checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
     use_deterministic_cuda(device, cfg.train.deterministic)
-    data = load_training_data(cfg)
+    data = load_data_split(cfg.data, "train", seed=cfg.train.seed, val_size=cfg.data.val_size)  # less held-out items
     data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
     images = to_memory_format(data.images.to(device), False)
     chl = cfg.train.channels_last
