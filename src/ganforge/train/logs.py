@@ -15,6 +15,7 @@ line (what a full disk or a killed writer leaves) or damaged lines and saying so
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -248,11 +249,8 @@ def quiet_writer_thread_errors() -> None:
 
 def _close_quietly(handle) -> None:
     """Close a file or SummaryWriter whose writes failed, ignoring a second failure; returns None."""
-    try:
+    with contextlib.suppress(OSError):
         handle.close()
-    except OSError:
-        pass
-    return None
 
 
 class NullLogger:

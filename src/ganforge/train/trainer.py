@@ -176,7 +176,6 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
     workers = workers or Workers()
     step_cfg = workers.step_config(cfg)
     times: list[float] = []
-    values: dict[str, float] = {}
     rates = base_rates(session.optimizers)
     while session.step < cfg.train.steps and not _agree_stop(stopper, deadline, workers):
         t0 = time.perf_counter()
