@@ -84,8 +84,7 @@ class Cifar10Spec(LocalFilesSpec):
         """
         folder = self.location(path)
         parts = [read_batch(folder / name) for name in BATCHES[split]]
-        images = np.concatenate([p[0] for p in parts])
-        labels = np.concatenate([p[1] for p in parts])
+        images, labels = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
         return RawSplit(images, labels, list(self.classes))
 
 

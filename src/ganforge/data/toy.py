@@ -44,11 +44,10 @@ def toy_mode_centers(name: str) -> np.ndarray:
     raise DataError(f"toy set {name!r} has no mode centres; use 'ring8' or 'grid25'")
 
 
-def _mixture(rng: np.random.Generator, centers: np.ndarray, sigma: float, n: int) -> RawSplit:
+def _mixture(rng: np.random.Generator, centers: np.ndarray, sigma: float, n: int, classes: list[str]) -> RawSplit:
     labels = rng.integers(0, len(centers), size=n)
     points = centers[labels] + sigma * rng.standard_normal((n, 2))  # (n, 2)
-    names = [f"mode{k}" for k in range(len(centers))]
-    return RawSplit(points.astype(np.float32), labels.astype(np.int64), names)
+    return RawSplit(points.astype(np.float32), labels.astype(np.int64), classes)
 
 
 def _swissroll(rng: np.random.Generator, n: int) -> RawSplit:
@@ -91,7 +90,7 @@ class ToySpec(DatasetSpec):
         rng = np.random.default_rng([options.seed, SPLIT_STREAM[split]])
         if self.name == "swissroll":
             return _swissroll(rng, n)
-        return _mixture(rng, toy_mode_centers(self.name), self.sigma, n)
+        return _mixture(rng, toy_mode_centers(self.name), self.sigma, n, list(self.classes))
 
     def info(self, path: Path | None) -> dict[str, Any]:
         """As the base; the location says the data are generated."""

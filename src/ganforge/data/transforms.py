@@ -19,6 +19,7 @@ by 2^(levels - 1).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -39,10 +40,8 @@ def check_pixel_range(pixel_range: Sequence[float]) -> tuple[float, float]:
     """
     low, high = float("nan"), float("nan")
     if not isinstance(pixel_range, (str, bytes)):
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             low, high = (float(v) for v in pixel_range)
-        except (TypeError, ValueError):
-            pass
     if (low, high) not in PIXEL_RANGES:
         raise DataError(f"pixel_range {pixel_range!r} is not supported; use (-1.0, 1.0) or (0.0, 1.0)")
     return low, high

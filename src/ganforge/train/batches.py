@@ -40,16 +40,13 @@ class BatchStream:
     def batches_per_epoch(self) -> int:
         return len(self.images) // (self.batch_size * self.world)
 
-    def _permutation(self) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(len(self.images), generator=gen).to(self.images.device)
-
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next batch: images (B, ...) and labels (B,)."""
         if self.position >= self.batches_per_epoch:
             self.epoch, self.position, self._order = self.epoch + 1, 0, None
         if self._order is None:
-            self._order = self._permutation()
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            self._order = torch.randperm(len(self.images), generator=gen).to(self.images.device)
         start = (self.position * self.world + self.rank) * self.batch_size
         idx = self._order[start:start + self.batch_size]
         self.position += 1

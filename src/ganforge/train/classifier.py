@@ -196,14 +196,6 @@ def save_classifier(net: nn.Module, meta: dict[str, Any], folder: str | Path) ->
     return full
 
 
-def resolve_classifier_dir(source: str | Path) -> Path:
-    """A classifier folder from a folder path or a dataset name (its default cache folder)."""
-    text = str(source)
-    if text in DATASETS and not Path(text).is_dir():
-        return default_classifier_dir(text)
-    return Path(text)
-
-
 def load_classifier(source: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """Load a saved classifier, verifying the weights' sha256.
 
@@ -215,9 +207,10 @@ def load_classifier(source: str | Path, *, map_location: str | torch.device = "c
         (module in eval mode with ``pixel_range`` set to the (low, high) it was trained on,
         the ``classifier.json`` metadata plus "dir").
     """
-    folder = resolve_classifier_dir(source)
+    text = str(source)  # a dataset name stands for its default folder unless a folder of that name exists
+    folder = default_classifier_dir(text) if text in DATASETS and not Path(text).is_dir() else Path(text)
     found = {"what": "domain classifier", "error": CheckpointError}
-    dataset = str(source) if str(source) in DATASETS else "D"
+    dataset = text if text in DATASETS else "D"
     meta = read_classifier_meta(folder, fix=classifier_files.train_command(dataset, folder), **found)
     retrain = classifier_files.train_command(meta.get("dataset", "D"), folder)
     net = load_classifier_weights(folder, meta, fix=retrain, **found)

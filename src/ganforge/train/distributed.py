@@ -94,14 +94,12 @@ def average_gradients(params: list[torch.Tensor], world: int) -> None:
         flat = torch.cat([*grads, flags])
         dist.all_reduce(flat)
         flat.div_(world)
-        offset = 0
-        for p, present in zip(group, flat[-len(group):].tolist(), strict=True):
-            mean = flat[offset:offset + p.numel()].view(p.shape)
-            offset += p.numel()
+        means = flat[:-len(group)].split([p.numel() for p in group])
+        for p, mean, present in zip(group, means, flat[-len(group):].tolist(), strict=True):
             if present > 0 and p.grad is None:
-                p.grad = mean.clone()
+                p.grad = mean.view(p.shape).clone()
             elif present > 0:
-                p.grad.copy_(mean)
+                p.grad.copy_(mean.view(p.shape))
 
 
 @torch.no_grad()
@@ -110,10 +108,8 @@ def broadcast_tensors(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
     for group in _by_dtype(list(tensors)):
         flat = torch.cat([t.reshape(-1) for t in group])
         dist.broadcast(flat, src)
-        offset = 0
-        for t in group:
-            t.copy_(flat[offset:offset + t.numel()].view(t.shape))
-            offset += t.numel()
+        for t, part in zip(group, flat.split([t.numel() for t in group]), strict=True):
+            t.copy_(part.view(t.shape))
 
 
 def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
@@ -130,7 +126,7 @@ class Workers:
     same numbers as without).
 
     Attributes:
-        rank, world, local_rank: torchrun's RANK, WORLD_SIZE and LOCAL_RANK.
+        rank, world: torchrun's RANK and WORLD_SIZE.
         device: where collectives run (``cuda:LOCAL_RANK`` with NCCL, the CPU with gloo).
         owns_group: whether :meth:`close` destroys the process group (it was created here).
         in_group: whether this process belongs to a torch.distributed process group.
@@ -138,7 +134,6 @@ class Workers:
 
     rank: int = 0
     world: int = 1
-    local_rank: int = 0
     device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
     owns_group: bool = False
     in_group: bool = False
@@ -153,10 +148,6 @@ class Workers:
     def backend(self) -> str | None:
         """The process group's backend (``nccl`` on CUDA, ``gloo`` on the CPU); None without one (no torchrun)."""
         return dist.get_backend() if self.in_group else None
-
-    @property
-    def shard(self) -> tuple[int, int]:
-        return self.rank, self.world
 
     def step_config(self, cfg: Config) -> Config:
         """``cfg`` with ``train.batch_size`` set to this process's share, for ``StepContext``."""
@@ -259,7 +250,7 @@ def start_workers(cfg: Config) -> Workers:
     owns = not dist.is_initialized()
     if owns:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Workers(rank=rank, world=world, local_rank=local, device=device, owns_group=owns, in_group=True)
+    return Workers(rank=rank, world=world, device=device, owns_group=owns, in_group=True)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:

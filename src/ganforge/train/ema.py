@@ -12,10 +12,7 @@ from torch import nn
 
 def make_ema(module: nn.Module) -> nn.Module:
     """A frozen copy of ``module`` to hold the averaged weights."""
-    ema = copy.deepcopy(module)
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    return ema
+    return copy.deepcopy(module).requires_grad_(False)
 
 
 @torch.no_grad()

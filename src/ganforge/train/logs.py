@@ -15,6 +15,7 @@ line (what a full disk or a killed writer leaves) or damaged lines and saying so
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -155,12 +156,6 @@ class RunLogger:
         left = max(0, round(self.deadline - time.monotonic()))
         return f"{left // 60}:{left % 60:02d}"
 
-    def _where(self, step: int) -> str:
-        """``step N/total``, or ``step N (M:SS left)`` under a time budget."""
-        if self.deadline is None:
-            return f"step {step}/{self.total}"
-        return f"step {step} ({self._time_left()} left)"
-
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Record ``values`` at generator step ``step`` (1-based count of finished steps)."""
         record = {"step": step, **{k: float(v) for k, v in values.items()}}
@@ -181,7 +176,8 @@ class RunLogger:
         self._to_tracker("scalars", step, values)
         if self._bar is None:
             shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
-            print(f"{self._where(step)} {shown}", file=self.stream, flush=True)
+            where = f"step {step}/{self.total}" if self.deadline is None else f"step {step} ({self._time_left()} left)"
+            print(f"{where} {shown}", file=self.stream, flush=True)
 
     def sample_grid(self, path: Path, step: int) -> None:
         """Hand the sample grid written at ``path`` for step ``step`` to the tracker."""
@@ -253,15 +249,13 @@ def quiet_writer_thread_errors() -> None:
 
 def _close_quietly(handle) -> None:
     """Close a file or SummaryWriter whose writes failed, ignoring a second failure; returns None."""
-    try:
+    with contextlib.suppress(OSError):
         handle.close()
-    except OSError:
-        pass
-    return None
 
 
 class NullLogger:
-    """A :class:`RunLogger` that writes nothing (processes other than rank 0 of a distributed run)."""
+    """A :class:`RunLogger` that writes nothing (processes other than rank 0 of a distributed run, which never
+    write sample grids: :mod:`ganforge.train.trainer` calls ``sample_grid`` and ``write_failed`` on rank 0 only)."""
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         pass
@@ -270,12 +264,6 @@ class NullLogger:
         pass
 
     def message(self, text: str) -> None:
-        pass
-
-    def write_failed(self, what: str, exc: OSError, then: str = "") -> None:
-        pass
-
-    def sample_grid(self, path: Path, step: int) -> None:
         pass
 
     def close(self, status: str = "FINISHED") -> None:

@@ -67,12 +67,10 @@ def _read_holder(fd: int) -> dict:
     right after it locks)."""
     deadline = time.monotonic() + 1.0
     while True:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             record = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
             if isinstance(record, dict) and isinstance(record.get("pid"), int):
                 return record
-        except (OSError, ValueError):
-            pass
         if time.monotonic() >= deadline:
             return {}
         time.sleep(0.05)
@@ -114,11 +112,9 @@ def _lock(run_dir: Path) -> int | None:
         if launcher and holder.get("pid") == int(launcher) and holder.get("host") == socket.gethostname():
             return None
         raise _refusal(run_dir, holder) from None
-    try:
+    with contextlib.suppress(OSError):  # a full disk: the lock holds all the same; a refused writer then cannot name us
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(_holder_record()) + "\n").encode("utf-8"), 0)
-    except OSError:  # a full disk: the lock holds all the same; a refused writer then cannot name us
-        pass
     return fd
 
 

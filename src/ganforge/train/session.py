@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ganforge.config import Config, config_from_json, to_dict
+from ganforge.data import load_data_split
 from ganforge.errors import CheckpointError
 from ganforge.nets.classifier_files import frozen_builds
 from ganforge.train import checkpoint as ckpt
@@ -71,13 +72,6 @@ class Session:
         return {**self.nets, **{EMA_PREFIX + k: v for k, v in self.ema.items()}}
 
 
-def load_training_data(cfg: Config):
-    """The training split named by ``cfg.data`` (less its ``val_size`` held-out items)."""
-    from ganforge.data import load_data_split
-
-    return load_data_split(cfg.data, "train", seed=cfg.train.seed, val_size=cfg.data.val_size)
-
-
 def fit_to_data(cfg: Config, data_shape: DataShape) -> Config:
     """``cfg`` with the choices left to the data made (``model.net: auto`` → ``mlp`` for points, ``dcgan``
     for images; :meth:`ModelConfig.for_data`). A session holds this config, so checkpoints, ``config.yaml``
@@ -123,7 +117,7 @@ def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: P
     checked against its tensors before any net is built."""
     device = select_device(cfg.train.device)
     use_deterministic_cuda(device, cfg.train.deterministic)
-    data = load_training_data(cfg)
+    data = load_data_split(cfg.data, "train", seed=cfg.train.seed, val_size=cfg.data.val_size)  # less held-out items
     data_shape = DataShape(tuple(data.images.shape[1:]), len(data.classes), data.pixel_range)
     images = to_memory_format(data.images.to(device), False)
     chl = cfg.train.channels_last
@@ -141,17 +135,14 @@ def build_session(cfg: Config, *, shard: tuple[int, int] = (0, 1), checkpoint: P
     return Session(cfg, spec, device, precision, nets, optimizers, data_shape, stream, ema, compiled=compiled)
 
 
-def _as_list(value) -> list | None:
-    return list(value) if value is not None else None
-
-
 def save(session: Session, run_dir: Path, *, extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
     """Write a checkpoint of the whole session at ``session.step`` (the checkpoint module captures
     every global RNG state itself; ``extra_tensors`` such as other processes' RNG states go along)."""
+    shape = session.data_shape
     meta = {"config": to_dict(session.cfg), "model": session.cfg.model.name, "step": session.step,
             "data_order": session.stream.state_dict() if session.stream else None,
-            "data_shape": {"shape": list(session.data_shape.shape), "num_classes": session.data_shape.num_classes,
-                           "pixel_range": _as_list(session.data_shape.pixel_range)},
+            "data_shape": {"shape": list(shape.shape), "num_classes": shape.num_classes,
+                           "pixel_range": None if shape.pixel_range is None else list(shape.pixel_range)},
             "precision": session.precision, "frozen_classifiers": frozen_builds(session.nets)}
     return ckpt.save_checkpoint(run_dir, session.step, modules=session.modules(), optimizers=session.optimizers,
                                 extra_tensors=extra_tensors, meta=meta, keep_last=session.cfg.train.keep_last,

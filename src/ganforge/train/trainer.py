@@ -44,10 +44,8 @@ class StopSignal:
 
     def __enter__(self) -> StopSignal:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread
                 self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
         return self
 
     def _handle(self, signum, frame) -> None:
@@ -82,7 +80,7 @@ def prepare(cfg: Config, run_dir: Path, *, resume: bool, allow_config_change: bo
                               "continue it or choose another --out")
     if latest is not None:
         check_resume_config(cfg, latest, allow_config_change)
-    session = build_session(cfg, shard=workers.shard, checkpoint=latest)
+    session = build_session(cfg, shard=(workers.rank, workers.world), checkpoint=latest)
     extra = restore(session, latest).extra_tensors if latest is not None else {}
     workers.attach(session, extra, restored=latest is not None)
     if workers.is_main:
@@ -178,7 +176,6 @@ def run_loop(session: Session, run_dir: Path, logger: RunLogger, stopper: StopSi
     workers = workers or Workers()
     step_cfg = workers.step_config(cfg)
     times: list[float] = []
-    values: dict[str, float] = {}
     rates = base_rates(session.optimizers)
     while session.step < cfg.train.steps and not _agree_stop(stopper, deadline, workers):
         t0 = time.perf_counter()
