@@ -68,7 +68,6 @@ def write_outputs(summary: dict[str, Any], rows: list[dict[str, Any]], out_dir: 
     """Write ``stem``.csv (the rows), ``stem``.png (``plot(summary, path)``) and ``stem``.json (the summary, its
     ``files`` naming all three) into ``out_dir``, made if missing; return the summary."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     summary["files"] = {"csv": str(write_csv(rows, out / f"{stem}.csv")),
                         "png": str(plot(summary, out / f"{stem}.png")), "json": str(out / f"{stem}.json")}
     write_json(summary, out / f"{stem}.json")
