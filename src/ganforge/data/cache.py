@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,40 +41,36 @@ def _tmp_beside(target: Path) -> Path:
     return Path(tmp)
 
 
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file and ``os.replace``."""
+def write_atomic(target: Path, write: Callable[[Path], object]) -> None:
+    """Fill a temporary file beside ``target`` with ``write(tmp)``, sync it to disk and move it into place with
+    ``os.replace``; a failed write leaves neither the temporary file nor a partial ``target`` behind."""
     tmp = _tmp_beside(target)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
+        write(tmp)
+        with open(tmp, "r+b") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file and ``os.replace``."""
+    write_atomic(target, lambda tmp: tmp.write_bytes(data))
 
 
 def copy_atomic(source: Path, target: Path) -> None:
     """Copy file ``source`` to ``target`` through a temporary file and ``os.replace``."""
-    tmp = _tmp_beside(target)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 def save_npz_atomic(target: Path, arrays: dict[str, np.ndarray]) -> None:
     """Save ``arrays`` as an uncompressed ``.npz`` (fast to read back) at ``target``, atomically."""
-    tmp = _tmp_beside(target)
-    try:
-        with open(tmp, "wb") as f:
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file, not a name: np.savez would add ".npz" to the name
             np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_atomic(target, save)
 
 
 def load_npz_split(target: Path, split: str, *, fetch_command: str) -> tuple[np.ndarray, np.ndarray]:

@@ -101,7 +101,6 @@ def write_augmented(run: str | Path, n_real: int, out_file: str | Path, *, seed:
     if out.suffix != ".npz":
         raise ConfigError(f"--out {out} must name a .npz file")
     arrays = augmented_arrays(open_modnet_run(run), n_real, seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
     save_npz_atomic(out, arrays)
     return {"out": str(out), "images": list(arrays["images"].shape), "real": int((~arrays["generated"]).sum()),
             "generated": int(arrays["generated"].sum()), "pixel_range": arrays["pixel_range"].tolist()}

@@ -81,7 +81,6 @@ def class_samples(run_dir: str | Path, out_dir: str | Path, *, per_class: int = 
         rows.append(score(Embedder.load(run.cfg.data.name, name), images, classes, run.pixel_range, real))
         log(f"class-samples: {rows[-1]['classifier']}: accuracy {rows[-1]['class_accuracy']:.3f}, "
             f"diversity {rows[-1]['diversity_ratio']:.3f} of real")
-    out.mkdir(parents=True, exist_ok=True)
     order = torch.arange(len(classes)).reshape(run.num_classes, per_class).T.flatten()[:10 * run.num_classes]
     save_grid(images[order], out / "grid.png", nrow=run.num_classes, pixel_range=run.pixel_range)
     summary = {"experiment": "class-samples", "run": str(run_dir), "step": run.step, "per_class": per_class,

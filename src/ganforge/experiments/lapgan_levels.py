@@ -121,7 +121,6 @@ def lapgan_levels(run: str | Path, out_dir: str | Path, *, n: int = 1000, seed: 
     embed, real, pixel_range = _judges(opened, n, seed, classifier, n_reference)
     rows = level_scores(levels, asked, real, embed, pixel_range, m.blur_sigma, k_neighbours)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     grid = save_grid(levels_figure([x[:10] for x in levels]), out / "levels.png", nrow=10, pixel_range=pixel_range)
     summary = {"experiment": "lapgan-levels", "run": str(run), "step": opened.step, "n": n, "seed": seed, "ema": ema,
                "conditional": bool(m.conditional), "k_neighbours": k_neighbours, "n_reference": n_reference,
@@ -156,7 +155,6 @@ def lapgan_levels_over_training(run: str | Path, out_dir: str | Path, *, n: int 
         rows += [{"step": step, **r} for r in scored]
         log(f"step {step}: KL " + " ".join(f"{r['size']}/{r['labeler']} {r['kl_to_uniform']:.3f}" for r in scored))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     summary = {"experiment": "lapgan-levels-over-training", "run": str(run), "steps": steps, "n": n, "seed": seed,
                "ema": ema, "k_neighbours": k_neighbours, "n_reference": n_reference,
                "classifier": embed.meta.get("dir"), "rows": rows,

@@ -136,7 +136,6 @@ def fool(run: str | Path, classifier: str, out_dir: str | Path, *, second_classi
     summary["change"] = change(x, x_mod, source)
     summary["memorization"] = memorization_check(mod, n, seed, nn_train)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     grid = grid_image(x, x_mod, source, target, mod.num_classes, mod.pixel_range, grid_rows)
     save_png_atomic(grid, out / "fool.png")
     summary["files"] = {"json": str(out / "fool.json"), "png": str(out / "fool.png")}

@@ -15,6 +15,7 @@ import numpy as np
 
 from ganforge.data.cache import write_bytes_atomic
 from ganforge.metrics.evaluate import finite_or_none
+from ganforge.report.markup import png_bytes, pyplot
 
 
 @dataclass
@@ -67,7 +68,6 @@ def write_outputs(summary: dict[str, Any], rows: list[dict[str, Any]], out_dir: 
     """Write ``stem``.csv (the rows), ``stem``.png (``plot(summary, path)``) and ``stem``.json (the summary, its
     ``files`` naming all three) into ``out_dir``, made if missing; return the summary."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     summary["files"] = {"csv": str(write_csv(rows, out / f"{stem}.csv")),
                         "png": str(plot(summary, out / f"{stem}.png")), "json": str(out / f"{stem}.json")}
     write_json(summary, out / f"{stem}.json")
@@ -76,24 +76,16 @@ def write_outputs(summary: dict[str, Any], rows: list[dict[str, Any]], out_dir: 
 
 def write_panels(panels: list[Panel], path: Path, title: str, columns: int | None = None) -> Path:
     """Line panels as one PNG: side by side, or ``columns`` to a row (unused cells of the last row hidden)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     cols = min(columns or len(panels), len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), dpi=100, squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), dpi=100, squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for ax, panel in zip(axes.flat, panels, strict=False):
         _draw(ax, panel)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    write_bytes_atomic(Path(path), buffer.getvalue())
+    write_bytes_atomic(Path(path), png_bytes(fig))
     return Path(path)
 
 

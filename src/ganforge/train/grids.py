@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from ganforge.data.cache import write_atomic
 
 
 def tile(images: torch.Tensor, *, nrow: int | None = None, pixel_range=(-1.0, 1.0), pad: int = 2) -> np.ndarray:
@@ -50,14 +51,7 @@ def save_png_atomic(pixels: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, 3) uint8 array as a PNG through a temporary file, so a failed write (a full disk)
     leaves no partial PNG behind; the OSError is raised again."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        Image.fromarray(pixels).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"))
     return path
 
 

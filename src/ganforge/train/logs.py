@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import threading
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 from tqdm import tqdm
+
+from ganforge.data.cache import write_bytes_atomic
 
 
 @dataclass
@@ -87,9 +88,7 @@ def truncate_log(path: Path, step: int) -> None:
     if log.dropped:
         print(f"ganforge: warning: {log.dropped}; resuming without it", file=sys.stderr, flush=True)
     kept = [line for line, record in zip(log.lines, log.records, strict=True) if record["step"] <= step]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)
+    write_bytes_atomic(path, "".join(line + "\n" for line in kept).encode())
 
 
 class Tracker(Protocol):

@@ -26,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from ganforge.config import Config, to_dict
+from ganforge.data.cache import write_bytes_atomic
 from ganforge.errors import ConfigError
 
 RUN_ID_FILE = "mlflow_run.json"
@@ -152,11 +152,8 @@ class MlflowTracker:
 
     def _record(self, cfg: Config) -> None:
         """Write ``RUN/mlflow_run.json`` (atomically) so a resume finds this MLflow run."""
-        path = self.run_dir / RUN_ID_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"mlflow_uri": cfg.train.mlflow_uri, "tracking_uri": self.uri,
-                                   "run_id": self.run_id}, indent=2) + "\n")
-        os.replace(tmp, path)
+        record = {"mlflow_uri": cfg.train.mlflow_uri, "tracking_uri": self.uri, "run_id": self.run_id}
+        write_bytes_atomic(self.run_dir / RUN_ID_FILE, (json.dumps(record, indent=2) + "\n").encode())
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Log ``values`` at generator step ``step``."""
