@@ -101,7 +101,6 @@ class OptimConfig:
 
 
 LogSink = Literal["jsonl", "tensorboard", "mlflow"]
-LOG_SINKS: tuple[str, ...] = typing.get_args(LogSink)
 
 
 @dataclass
@@ -228,12 +227,6 @@ def _convert_scalar(value: Any, tp: Any, key: str) -> Any:
 # ---------------------------------------------------------------- dataclass <-> dict
 
 
-def _model_class(name: Any) -> type[ModelConfig]:
-    if not isinstance(name, str):
-        raise ConfigError(f"config key 'model.name': expected a string, got {name!r}")
-    return MODEL_CONFIGS.get(name)
-
-
 def from_dict(cls: type, data: dict, prefix: str = "") -> Any:
     """Build dataclass ``cls`` from a (possibly partial) nested dict, strictly.
 
@@ -243,7 +236,10 @@ def from_dict(cls: type, data: dict, prefix: str = "") -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"config section {prefix.rstrip('.') or '(root)'!r}: expected a mapping, got {data!r}")
     if cls is ModelConfig or (isinstance(cls, type) and issubclass(cls, ModelConfig)):
-        cls = _model_class(data.get("name", ModelConfig.name))
+        name = data.get("name", ModelConfig.name)
+        if not isinstance(name, str):
+            raise ConfigError(f"config key 'model.name': expected a string, got {name!r}")
+        cls = MODEL_CONFIGS.get(name)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in data if k not in names]

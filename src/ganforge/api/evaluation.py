@@ -49,7 +49,11 @@ def evaluate(samples: torch.Tensor | np.ndarray | str | Path, real: str | Path =
         ConfigError: unreadable samples, a missing pixel range, too few samples, an unknown dataset or metric, an
             extractor that cannot be loaded or gives features of the wrong shape or NaN.
     """
-    fake, fake_range = _fake(samples, pixel_range, n)
+    if isinstance(samples, (str, Path)):
+        fake, fake_range = load_samples(samples, pixel_range=pixel_range, limit=n)
+    else:  # a tensor or array: its first n, as (N, C, H, W) float32 images or (N, 2) points
+        array = samples.detach().cpu().numpy() if torch.is_tensor(samples) else samples
+        fake, fake_range = array_samples(np.asarray(array)[:n], pixel_range=pixel_range)
     n = len(fake) if n is None else n
     check_n(n, "n")
     req = build_request(str(real), metrics=tuple(metrics), n=n, seed=seed, embedding=embedding,
@@ -58,11 +62,3 @@ def evaluate(samples: torch.Tensor | np.ndarray | str | Path, real: str | Path =
                         features=str(features) if isinstance(features, Path) else features)
     return finite_or_none(evaluate_suite(fake, fake_range, req))
 
-
-def _fake(samples: Any, pixel_range: PixelRange | None, n: int | None) -> tuple[torch.Tensor, PixelRange | None]:
-    """(samples (N, C, H, W) float32 or (N, 2), their pixel range) from a path, tensor or array; first ``n``."""
-    if isinstance(samples, (str, Path)):
-        return load_samples(samples, pixel_range=pixel_range, limit=n)
-    if torch.is_tensor(samples):
-        samples = samples.detach().cpu().numpy()
-    return array_samples(np.asarray(samples)[:n], pixel_range=pixel_range)

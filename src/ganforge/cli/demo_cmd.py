@@ -41,27 +41,24 @@ class Phases:
     """Phase progress: a tqdm bar on a terminal, numbered lines elsewhere."""
 
     def __init__(self) -> None:
-        self.bar = None
-        if sys.stderr.isatty():
-            from tqdm import tqdm
+        from tqdm import tqdm
 
-            self.bar = tqdm(total=len(PHASES), file=sys.stderr, unit="phase", bar_format="{l_bar}{bar}| {n}/{total}")
+        # off a terminal the bar is disabled (its calls draw nothing) and run prints the numbered lines
+        self.bar = tqdm(total=len(PHASES), file=sys.stderr, unit="phase", bar_format="{l_bar}{bar}| {n}/{total}",
+                        disable=not sys.stderr.isatty())
 
     def run(self, index: int, step: Callable[[], T]) -> T:
         """Announce phase ``index``, run ``step``, count the phase done; returns what ``step`` returns."""
         text = f"[{index + 1}/{len(PHASES)}] {PHASES[index]}"
-        if self.bar is not None:
-            self.bar.set_description(text)
-        else:
+        if self.bar.disable:
             print(text, file=sys.stderr, flush=True)
+        self.bar.set_description(text)
         result = step()
-        if self.bar is not None:
-            self.bar.update(1)
+        self.bar.update(1)
         return result
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 def _classifier(run: Path, minutes: float) -> str:

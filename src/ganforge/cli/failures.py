@@ -25,27 +25,19 @@ def _in_data_cache(path: Path) -> bool:
         return False
 
 
-def _missing_fix(path: Path) -> str:
-    parent = path.parent
-    if str(parent) not in ("", ".") and not parent.exists():
-        return f"its folder {parent} does not exist; create it with `mkdir -p {parent}` or pass another path"
-    return "check the path (`ls -l` it) or pass another one"
-
-
-def _permission_fix(path: Path) -> str:
-    if _in_data_cache(path):
-        return ("the data cache is not writable: set GANFORGE_DATA=DIR to a writable folder (evaluate can also "
-                "skip its feature cache with --no-cache)")
-    folder = path if path.is_dir() else path.parent
-    return f"pass a path in a folder you can write, or make it writable with `chmod u+w {folder}`"
-
-
 def _fix(exc: OSError, path: Path | None) -> str:
     code = exc.errno
     if path is not None and code == errno.ENOENT:
-        return _missing_fix(path)
+        parent = path.parent
+        if str(parent) not in ("", ".") and not parent.exists():
+            return f"its folder {parent} does not exist; create it with `mkdir -p {parent}` or pass another path"
+        return "check the path (`ls -l` it) or pass another one"
     if path is not None and code in (errno.EACCES, errno.EPERM):
-        return _permission_fix(path)
+        if _in_data_cache(path):
+            return ("the data cache is not writable: set GANFORGE_DATA=DIR to a writable folder (evaluate can also "
+                    "skip its feature cache with --no-cache)")
+        folder = path if path.is_dir() else path.parent
+        return f"pass a path in a folder you can write, or make it writable with `chmod u+w {folder}`"
     if code == errno.EROFS:
         return "the file system is read-only: pass a path on a writable one"
     if code in (errno.ENOSPC, errno.EDQUOT):
