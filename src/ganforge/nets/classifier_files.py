@@ -174,9 +174,7 @@ def meta_pixel_range(meta: dict[str, Any]) -> tuple[float, float] | None:
 
 def frozen(net: nn.Module) -> nn.Module:
     """``net`` in eval mode with every parameter's ``requires_grad`` off."""
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net.eval()
+    return net.requires_grad_(False).eval()
 
 
 def read_classifier_meta(folder: Path, *, what: str, fix: str, hint: str = "",

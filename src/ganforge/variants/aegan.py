@@ -37,7 +37,6 @@ adv_z_hat, adv_z_tilde, recon_x, recon_z.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,7 +51,7 @@ from ganforge.variants.adversarial import build_generator_critic, generate, net_
 from ganforge.variants.aegan_sampling import BETWEEN_REAL, RECONSTRUCT
 from ganforge.variants.base import DataShape, StepContext, VariantSpec, make_optimizer, set_requires_grad, update
 from ganforge.variants.sample_modes import NOISE
-from ganforge.variants.scoring import has_batch_statistics
+from ganforge.variants.scoring import group_scores
 
 ADVERSARIAL_TERMS = ("adv_x_hat", "adv_x_tilde", "adv_z_hat", "adv_z_tilde")
 
@@ -137,15 +136,6 @@ def autoencode_paths(G: nn.Module, E: nn.Module, x: torch.Tensor, z: torch.Tenso
     x_hat = G(z)
     z_hat = E(x)
     return {"x_hat": x_hat, "z_hat": z_hat, "x_tilde": G(z_hat), "z_tilde": E(x_hat)}
-
-
-def group_scores(D: nn.Module, groups: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Float32 scores (B_i,) of each group: one pass over their concatenation, or one pass per group
-    when D normalises with batch statistics (so real and generated statistics stay apart)."""
-    if has_batch_statistics(D):
-        return [D(g).float() for g in groups]
-    scores = D(torch.cat([g.to(groups[0].dtype) for g in groups])).float()
-    return list(scores.split([g.shape[0] for g in groups]))
 
 
 def critic_losses(kind: str, Dx: nn.Module, Dz: nn.Module, x: torch.Tensor, z: torch.Tensor,

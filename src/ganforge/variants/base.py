@@ -137,5 +137,4 @@ def critic_iterations(step: int, n_critic: int, warmup: bool, *, warmup_steps: i
 def set_requires_grad(flag: bool, *modules: nn.Module) -> None:
     """Freeze or unfreeze the parameters of ``modules`` (saves the critics' weight grads in G steps)."""
     for module in modules:
-        for p in module.parameters():
-            p.requires_grad_(flag)
+        module.requires_grad_(flag)

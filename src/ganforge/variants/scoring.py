@@ -8,7 +8,7 @@ and fake (Radford et al. 2016 keep them apart), so two passes are used.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -23,12 +23,18 @@ def has_batch_statistics(module: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
+def group_scores(critic: nn.Module, groups: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Float32 scores (B_i,) of each group: one pass over their concatenation, or one pass per group
+    when the critic normalises with batch statistics (so real and generated statistics stay apart)."""
+    if has_batch_statistics(critic):
+        return [critic(g).float() for g in groups]
+    scores = critic(torch.cat([g.to(groups[0].dtype) for g in groups])).float()
+    return list(scores.split([g.shape[0] for g in groups]))
+
+
 def critic_scores(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Scores of ``real`` (B, ...) and ``fake`` (B', ...) as float32 (B,) and (B',)."""
-    if has_batch_statistics(critic):
-        return critic(real).float(), critic(fake).float()
-    scores = critic(torch.cat([real, fake])).float()
-    return scores[: real.shape[0]], scores[real.shape[0]:]
+    return tuple(group_scores(critic, [real, fake]))
 
 
 @torch.no_grad()
