@@ -253,8 +253,7 @@ def _close_quietly(handle) -> None:
 
 
 class NullLogger:
-    """A :class:`RunLogger` that writes nothing (processes other than rank 0 of a distributed run, which never
-    write sample grids: :mod:`ganforge.train.trainer` calls ``sample_grid`` and ``write_failed`` on rank 0 only)."""
+    """A :class:`RunLogger` that writes nothing (processes other than rank 0 of a distributed run)."""
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         pass
@@ -263,6 +262,12 @@ class NullLogger:
         pass
 
     def message(self, text: str) -> None:
+        pass
+
+    def write_failed(self, what: str, exc: OSError, then: str = "") -> None:
+        pass
+
+    def sample_grid(self, path: Path, step: int) -> None:
         pass
 
     def close(self, status: str = "FINISHED") -> None:
