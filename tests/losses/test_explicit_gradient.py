@@ -8,12 +8,17 @@ from ganforge.errors import ConfigError
 from ganforge.losses import gradient_penalty
 from ganforge.losses.explicit_gradient import explicit_layers, input_gradient
 from ganforge.nets import DCGANDiscriminator, MLPDiscriminator, WGANGPMNISTCritic
+from ganforge.nets.ppgn import PPGNCodeCritic, PPGNFeatureCritic, PPGNImageCritic
 
 CRITICS = [
     (lambda: WGANGPMNISTCritic(dim=8), (6, 1, 28, 28)),
     (lambda: MLPDiscriminator(in_dim=2, hidden=16, depth=3), (6, 2)),
     (lambda: DCGANDiscriminator(image_shape=(3, 32, 32), width=8, norm="none"), (6, 3, 32, 32)),
     (lambda: DCGANDiscriminator(image_shape=(1, 28, 28), width=8, norm="none"), (6, 1, 28, 28)),
+    # max pools (conv4's 3x3 map pools to 1x1, dropping a row and a column) and an Unflatten
+    (lambda: PPGNImageCritic(width=0.125), (6, 1, 28, 28)),
+    (lambda: PPGNCodeCritic(width=0.125), (6, 64)),
+    (lambda: PPGNFeatureCritic(input_shape=(16, 10, 10), width=0.125), (6, 16, 10, 10)),
 ]
 
 
@@ -77,3 +82,31 @@ def test_unsupported_chain_is_rejected():
             return [nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)]
 
     assert explicit_layers(Odd()) is None
+
+
+@pytest.mark.parametrize("pool,explicit", [(nn.MaxPool2d(2), True), (nn.MaxPool2d(3, stride=2), False),
+                                           (nn.MaxPool2d(2, dilation=2), False)])
+def test_max_pools_need_windows_that_tile(pool, explicit):
+    """Scattering to the argmax is a max pool's exact transpose only where windows do not overlap."""
+
+    class Pooled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Conv2d(1, 4, 3), nn.ReLU(), pool, nn.Flatten(), nn.LazyLinear(1)])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x.squeeze(1)
+
+        def piecewise_linear_layers(self):
+            return list(self.layers)
+
+    torch.manual_seed(3)
+    critic = Pooled()
+    x = torch.randn(5, 1, 12, 12)
+    critic(x)  # materialise the lazy layer
+    layers = explicit_layers(critic)
+    assert (layers is not None) is explicit
+    if explicit:
+        torch.testing.assert_close(input_gradient(layers, x), _autograd_gradient(critic, x), rtol=1e-5, atol=1e-7)

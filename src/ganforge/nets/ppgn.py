@@ -87,6 +87,11 @@ class PPGNGenerator(nn.Module):
         return mean.float(), var.sqrt().float()
 
 
+def _conv_pool(*convs: nn.Conv2d) -> list[nn.Module]:
+    """conv → ReLU → 2×2 max pool for each conv, as module layers (the critics' explicit layer chains)."""
+    return [layer for conv in convs for layer in (conv, nn.ReLU(), nn.MaxPool2d(2))]
+
+
 class PPGNImageCritic(nn.Module):
     """D: images (B, 1, 28, 28) → scores (B,).
 
@@ -112,6 +117,10 @@ class PPGNImageCritic(nn.Module):
         x = F.max_pool2d(F.relu(self.conv4(x)), 2)  # (B, 512w, 1, 1)
         return self.fc1(x.flatten(1)).squeeze(1)
 
+    def piecewise_linear_layers(self) -> list[nn.Module]:
+        """The layers whose composition is ``forward`` (used by the explicit gradient penalty)."""
+        return [self.conv1, nn.ReLU(), *_conv_pool(self.conv2, self.conv3, self.conv4), nn.Flatten(), self.fc1]
+
 
 class PPGNCodeCritic(nn.Module):
     """D1: fc1 codes (B, 64) → scores (B,).
@@ -136,6 +145,11 @@ class PPGNCodeCritic(nn.Module):
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 256w, 3, 3)
         x = F.max_pool2d(F.relu(self.conv3(x)), 2)  # (B, 512w, 1, 1)
         return self.fc1(x.flatten(1)).squeeze(1)
+
+    def piecewise_linear_layers(self) -> list[nn.Module]:
+        """The layers whose composition is ``forward`` (used by the explicit gradient penalty)."""
+        return [nn.Unflatten(1, (1, 8, 8)), self.conv1, nn.ReLU(), *_conv_pool(self.conv2, self.conv3), nn.Flatten(),
+                self.fc1]
 
 
 class PPGNFeatureCritic(nn.Module):
@@ -168,6 +182,10 @@ class PPGNFeatureCritic(nn.Module):
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         """Args: f (B, *input_shape). Returns: scores (B,)."""
         return self.score(self.body(f)).squeeze(1)
+
+    def piecewise_linear_layers(self) -> list[nn.Module]:
+        """The layers whose composition is ``forward`` (used by the explicit gradient penalty)."""
+        return [*self.body, self.score]
 
 
 NETS.register("ppgn-generator", NetSpec(
