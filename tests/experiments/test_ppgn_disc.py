@@ -202,6 +202,29 @@ def test_new_columns_reconstructions_and_gradient_curves(env, monkeypatch):
                                                                                                     2 * 30 + 2)
 
 
+TIMINGS = {"train_seconds", "steps_per_second", "mala_seconds", "score_seconds"}
+
+
+def test_jobs_train_the_variants_side_by_side_to_the_same_numbers(env, tmp_path):
+    """--jobs 2 trains and scores the two variants in two worker processes (one thread each here, as the
+    sequential run had): every number but the timings equals the sequential run's, and the settings record
+    leaves the scheduling out, so either run is reused by the other."""
+    out = tmp_path / "jobs"
+    proc = subprocess.run([sys.executable, "-m", "ganforge", *with_option(env["args"], "--out", str(out)), "--jobs",
+                           "2"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **ONE_THREAD_ENV, "GANFORGE_DATA": str(env["cache"])})
+    assert proc.returncode == 0, proc.stderr
+    assert "running 2 jobs 2 at a time, 1 thread(s) each" in proc.stderr
+    assert all(f"[{v}] MALA" in proc.stderr for v in VARIANTS)  # the workers' log lines reach stderr
+    side, alone = rows(out), rows(env["out"])
+    assert [r["variant"] for r in side] == VARIANTS
+    for a, b in zip(side, alone, strict=True):
+        assert {k: v for k, v in a.items() if k not in TIMINGS} == {k: v for k, v in b.items() if k not in TIMINGS}
+    summary, before = (json.loads((d / "ppgn_disc.json").read_text()) for d in (out, env["out"]))
+    assert (summary["jobs"], summary["threads_per_job"], before["jobs"]) == (2, 1, 1)
+    assert summary["settings"] == before["settings"] and "jobs" not in summary["settings"]
+
+
 def with_option(args: list[str], flag: str, value: str) -> list[str]:
     i = args.index(flag)
     return [*args[:i + 1], value, *args[i + 2:]]
@@ -280,6 +303,7 @@ def test_seeds_are_run_apart_and_reported_as_mean_and_std(env, monkeypatch, caps
 @pytest.mark.parametrize("extra,needles", [
     (["--variants", "vanilla,fc2"], ["unknown 'fc2'", "choose from vanilla,fc1-adv,fc1-full"]),
     (["--per-class", "4"], ["--grid-columns 10 exceeds --per-class 4"]),
+    (["--jobs", "0"], ["--jobs must be >= 1"]),
 ])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, extra, needles):
     out = tmp_path / "never"

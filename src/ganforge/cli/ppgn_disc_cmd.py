@@ -59,6 +59,8 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=1, help="run every seed from --seed on into OUT/seed-<s> and "
                         "report mean ± std over them (ppgn_disc_seeds.csv/json); finished runs are reused")
+    parser.add_argument("--jobs", type=int, default=1, help="variants trained side by side, each in its own process "
+                        "with the threads shared out (2 on a 2-core CPU: about twice as fast as one after another)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every variant, e.g. model.adv_balance=every_step (repeatable)")
     parser.set_defaults(func=_ppgn_disc)
@@ -81,7 +83,7 @@ def settings_from_args(args: argparse.Namespace):
                         classifier=args.classifier, second_classifier=args.second_classifier,
                         n_recon=args.n_recon, reference_run=args.reference_run, per_class=args.per_class,
                         grid_columns=args.grid_columns,
-                        n_test=args.n_test, mala=mala, sets=tuple(args.sets))
+                        n_test=args.n_test, mala=mala, sets=tuple(args.sets), jobs=args.jobs)
 
 
 def results_table(summary: dict) -> str:

@@ -50,6 +50,7 @@ from ganforge import config as C
 from ganforge.data import data_cache_dir
 from ganforge.errors import ConfigError
 from ganforge.experiments import ppgn_disc_eval as ev
+from ganforge.experiments.jobs import run_jobs, stderr_log, threads_per_job
 from ganforge.experiments.outputs import write_csv, write_json
 from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
@@ -88,6 +89,7 @@ class DiscSettings:
     n_test: int = 10000  # test images the samples are compared with
     mala: MALASettings = field(default_factory=lambda: MALASettings(steps=REDUCED_MALA_STEPS))
     sets: tuple[str, ...] = ()  # `--set KEY=VALUE` overrides applied to every variant's config
+    jobs: int = 1  # variants trained side by side in worker processes (how the work is scheduled, not what)
 
     def check(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -101,6 +103,8 @@ class DiscSettings:
         if self.grid_columns > self.per_class:
             raise ConfigError(f"--grid-columns {self.grid_columns} exceeds --per-class {self.per_class}: a grid row "
                               "shows chains of one class; lower it or raise --per-class")
+        if self.jobs < 1:
+            raise ConfigError(f"--jobs must be >= 1, got {self.jobs}")
         if self.minutes_per_variant is not None and not self.minutes_per_variant > 0:
             raise ConfigError(f"--minutes-per-variant must be > 0, got {self.minutes_per_variant}")
 
@@ -234,6 +238,14 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     return result
 
 
+def variant_job(variant: str, settings: DiscSettings, encoder: Path, out: Path) -> dict[str, Any]:
+    """:func:`run_variant` in a worker process of ``--jobs``: loads the classifiers' (cached) features itself."""
+    embed = Embedder.load("mnist", settings.classifier, "logits")
+    _, test_features, _ = embed.real("test", settings.n_test, settings.seed)
+    second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
+    return run_variant(variant, settings, encoder, out, embed, test_features, stderr_log, second)
+
+
 def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSettings | None = None, *,
               log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the experiment (module docstring) and write its files into ``out_dir``.
@@ -260,10 +272,16 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
     if settings.reference_run:
         baseline["reference"] = ev.reference_scores(settings.reference_run, embed, test_features, n_samples,
                                                  settings.seed)
-    second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
-    results = {v: run_variant(v, settings, Path(encoder["dir"]), out, embed, test_features, log, second)
-               for v in settings.variants}
+    jobs = min(settings.jobs, len(settings.variants))
+    if jobs > 1:  # each worker loads the classifiers itself
+        results = run_jobs(variant_job, {v: (v, settings, Path(encoder["dir"]), out) for v in settings.variants},
+                           jobs, log)
+    else:
+        second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
+        results = {v: run_variant(v, settings, Path(encoder["dir"]), out, embed, test_features, log, second)
+                   for v in settings.variants}
     summary = {"experiment": "ppgn-disc", "reduced": _reduced(settings), "settings": settings_record(settings),
+               "jobs": jobs, "threads_per_job": threads_per_job(jobs),
                "thesis": THESIS, "encoder": _meta(encoder), "classifier": _meta(embed.meta),
                "baseline_train": baseline, "variants": results}
     summary["files"] = {"csv": str(write_csv(ev.csv_rows(results), out / "ppgn_disc.csv")),
@@ -280,7 +298,10 @@ def _reduced(s: DiscSettings) -> bool:
 
 
 def settings_record(s: DiscSettings) -> dict[str, Any]:
-    return {**asdict(s), "variants": list(s.variants), "mala": asdict(s.mala), "batch_size": BATCH,
+    """What was computed (``jobs``, how it was scheduled, is recorded beside it, so a seed finished with
+    another --jobs is reused)."""
+    record = {k: v for k, v in asdict(s).items() if k != "jobs"}
+    return {**record, "variants": list(s.variants), "mala": asdict(s.mala), "batch_size": BATCH,
             "n_critic": N_CRITIC, "epochs_equivalent": steps_to_epochs(s.steps, warmup=s.warmup)}
 
 
