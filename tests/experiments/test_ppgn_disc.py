@@ -320,6 +320,7 @@ def test_epochs_follow_the_thesis_relation():
     parse = lambda *a: settings_from_args(build_parser().parse_args(["experiment", "ppgn-disc", *a]))  # noqa: E731
     assert parse("--epochs", "15", "--warmup").steps == 4979 and parse().steps == 3750
     assert parse("--minutes-per-variant", "2").steps == 4979 and parse("--steps", "7").steps == 7
+    assert parse().jobs is None and parse("--jobs", "3").jobs == 3  # None: one job per torch thread
 
 
 def test_markdown_table_gives_mean_and_std_and_the_baselines_fid_and_ddm():

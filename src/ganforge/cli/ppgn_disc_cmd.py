@@ -59,8 +59,9 @@ def add_ppgn_disc_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=1, help="run every seed from --seed on into OUT/seed-<s> and "
                         "report mean ± std over them (ppgn_disc_seeds.csv/json); finished runs are reused")
-    parser.add_argument("--jobs", type=int, default=1, help="variants trained side by side, each in its own process "
-                        "with the threads shared out (2 on a 2-core CPU: about twice as fast as one after another)")
+    parser.add_argument("--jobs", type=int, help="variants trained side by side, each in its own process with the "
+                        "threads shared out (default: one per torch thread, at most one per variant; 1: one after "
+                        "another in this process)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every variant, e.g. model.adv_balance=every_step (repeatable)")
     parser.set_defaults(func=_ppgn_disc)

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from ganforge import config as C
@@ -89,7 +90,7 @@ class DiscSettings:
     n_test: int = 10000  # test images the samples are compared with
     mala: MALASettings = field(default_factory=lambda: MALASettings(steps=REDUCED_MALA_STEPS))
     sets: tuple[str, ...] = ()  # `--set KEY=VALUE` overrides applied to every variant's config
-    jobs: int = 1  # variants trained side by side in worker processes (how the work is scheduled, not what)
+    jobs: int | None = None  # variants side by side in worker processes (None: one per core); scheduling only
 
     def check(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -103,7 +104,7 @@ class DiscSettings:
         if self.grid_columns > self.per_class:
             raise ConfigError(f"--grid-columns {self.grid_columns} exceeds --per-class {self.per_class}: a grid row "
                               "shows chains of one class; lower it or raise --per-class")
-        if self.jobs < 1:
+        if self.jobs is not None and self.jobs < 1:
             raise ConfigError(f"--jobs must be >= 1, got {self.jobs}")
         if self.minutes_per_variant is not None and not self.minutes_per_variant > 0:
             raise ConfigError(f"--minutes-per-variant must be > 0, got {self.minutes_per_variant}")
@@ -272,7 +273,7 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
     if settings.reference_run:
         baseline["reference"] = ev.reference_scores(settings.reference_run, embed, test_features, n_samples,
                                                  settings.seed)
-    jobs = min(settings.jobs, len(settings.variants))
+    jobs = min(settings.jobs or torch.get_num_threads(), len(settings.variants))
     if jobs > 1:  # each worker loads the classifiers itself
         results = run_jobs(variant_job, {v: (v, settings, Path(encoder["dir"]), out) for v in settings.variants},
                            jobs, log)
