@@ -195,3 +195,23 @@ def test_encoder_folder_is_loaded_checked_and_frozen(tmp_path, monkeypatch):
         build_nets(cfg(f"model.encoder={tmp_path / 'enc'}"), MNIST, torch.device("cpu"))
 
 
+
+
+def test_standardised_output_units_map_the_last_layer_like_the_reference_data_transform():
+    """``model.output_units=standardised``: G's last layer speaks the reference code's units, (x01 - 0.1307) /
+    0.3081 for MNIST, so an untrained G starts at the mean pixel (-0.739 in [-1, 1]), not at mid-grey."""
+    from ganforge.variants.ppgn_nets import output_map
+
+    assert output_map("pixels", "mnist", (-1.0, 1.0)) == (1.0, 0.0)
+    assert output_map("standardised", "mnist", (-1.0, 1.0)) == pytest.approx((0.6162, 2 * 0.1307 - 1), abs=1e-12)
+    assert output_map("standardised", "mnist", (0.0, 1.0)) == pytest.approx((0.3081, 0.1307), abs=1e-12)
+    with pytest.raises(ConfigError, match="knows the pixel mean and std of mnist, fashion-mnist, not 'cifar10'"):
+        output_map("standardised", "cifar10", (-1.0, 1.0))
+    torch.manual_seed(0)
+    plain = tiny_session().nets["generator"]
+    torch.manual_seed(0)
+    std = tiny_session("model.output_units=standardised").nets["generator"]
+    h = torch.relu(torch.randn(5, 64))
+    y = plain(h)  # the same weights: the last layer's output in pixels
+    torch.testing.assert_close(std(h), y * 0.6162 + (2 * 0.1307 - 1), rtol=1e-6, atol=1e-6)
+    assert float(std(torch.zeros(5, 64)).mean()) == pytest.approx(2 * 0.1307 - 1, abs=0.1)  # near the mean pixel

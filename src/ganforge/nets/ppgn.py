@@ -45,10 +45,14 @@ class PPGNGenerator(nn.Module):
     Args:
         width: multiplier of the hidden channels 64, 512, 256, 256 (1 = the paper's net).
         adv_terms: number of adversarial loss terms whose calibrated weights G keeps (buffers).
+        output_scale, output_shift: a fixed map of the last layer's output y to pixels, x = scale · y + shift
+            (1, 0: y is the pixel; the reference code's units: see ``variants.ppgn_nets.output_map``).
     """
 
-    def __init__(self, *, width: float = 1.0, adv_terms: int = 0) -> None:
+    def __init__(self, *, width: float = 1.0, adv_terms: int = 0, output_scale: float = 1.0,
+                 output_shift: float = 0.0) -> None:
         super().__init__()
+        self.output_scale, self.output_shift = float(output_scale), float(output_shift)
         c0, c1, c2, c3 = (scaled_width(c, width, "PPGN") for c in (64, 512, 256, 256))
         self.z_dim, self.sample_shape, self.width = CODE_DIM, IMAGE_SHAPE, width
         self.fc1 = nn.Linear(CODE_DIM, 5 * 5 * c0)
@@ -68,7 +72,10 @@ class PPGNGenerator(nn.Module):
         x = F.relu(self.deconv1(x))  # (B, 512w, 9, 9)
         x = F.relu(self.deconv2(x))  # (B, 256w, 13, 13)
         x = F.relu(self.deconv3(x))  # (B, 256w, 19, 19)
-        return self.deconv4(x)  # (B, 1, 28, 28)
+        y = self.deconv4(x)  # (B, 1, 28, 28)
+        if (self.output_scale, self.output_shift) == (1.0, 0.0):
+            return y
+        return y * self.output_scale + self.output_shift
 
     @torch.no_grad()
     def observe_codes(self, h: torch.Tensor) -> None:

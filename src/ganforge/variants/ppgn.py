@@ -11,7 +11,12 @@ pixels are in [-1, 1] and E is its own classifier, so ``adv_weights: auto`` (the
 applies the thesis's rule instead: each λ_i is set so that the adversarial term's gradient norm on G equals
 the image term's, at every step (``adv_balance: every_step``, the default) or once at the start
 (``start``, the rule taken literally), see ``variants.ppgn_balance``; explicit numbers still work. E is frozen, so
-the feature and adversarial terms reach G through E. E_i is E up to layer i (``critics`` names the
+the feature and adversarial terms reach G through E. ``output_units`` (``pixels``, the default, or
+``standardised``) says what G's last layer produces: pixels, or the reference code's standardised units mapped
+to pixels by a fixed affine map (``ppgn_nets.output_map``). The units decide where an untrained G starts:
+at mid-grey with ``pixels``, where the reduced run's E (width 0.125) has no active first-layer unit, so a loss
+that reaches G only through E (fc1-adv's) gives G an exactly zero gradient; at the mean pixel with
+``standardised``, as in the reference code. E_i is E up to layer i (``critics`` names the
 layers: conv1, conv2, pool2, conv3, pool3, fc1, fc2, or ``image`` for the pixel critic D with E_i the
 identity). Each critic D_i is a WGAN-GP critic (Gulrajani et al. 2017, Eq. 3) on real E_i(x) against fake
 E_i(G(E(x))), gradient penalty λ 10 (the critics' input gradient written out, ``losses.explicit_gradient``:
@@ -79,6 +84,7 @@ class PPGNConfig(ModelConfig):
     img_weight: float = 2.0  # λ_img
     feat_weight: float = 0.1  # λ_h
     critic_choice: Literal["all", "random"] = "all"
+    output_units: Literal["pixels", "standardised"] = "pixels"  # G's last layer: pixels, or the reference's units
     n_critic: int = 5
     warmup: bool = True
     gp_weight: float = 10.0

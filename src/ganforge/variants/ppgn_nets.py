@@ -61,6 +61,26 @@ def build_critic(layer: str, shape: tuple[int, ...], width: float) -> nn.Module:
     return PPGNFeatureCritic(input_shape=shape, width=width)
 
 
+STANDARDISATION = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}  # pixel mean, std in [0, 1]
+
+
+def output_map(units: str, dataset: str, pixel_range: tuple[float, float] | None) -> tuple[float, float]:
+    """(scale, shift) from G's last layer to pixels: identity for ``pixels``; for ``standardised`` the
+    reference code's units, y = (x01 - mean) / std (its data transform), so x = lo + (hi - lo)(std · y + mean).
+
+    With ``standardised`` an untrained G (y ≈ 0) starts at the mean pixel, as the reference code's G does,
+    rather than at mid-grey (x ≈ 0 in [-1, 1]), where E's first layer can be dead (module docstring).
+    """
+    if units == "pixels":
+        return 1.0, 0.0
+    if dataset not in STANDARDISATION:
+        raise ConfigError(f"model.output_units=standardised knows the pixel mean and std of "
+                          f"{', '.join(STANDARDISATION)}, not {dataset!r}; use model.output_units=pixels")
+    mean, std = STANDARDISATION[dataset]
+    lo, hi = pixel_range or (-1.0, 1.0)
+    return (hi - lo) * std, lo + (hi - lo) * mean
+
+
 def build_ppgn_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
     """``encoder`` (frozen E), ``generator`` (G) and ``critic_<layer>`` for each of ``model.critics``.
 
@@ -72,7 +92,8 @@ def build_ppgn_nets(cfg: Config, data: DataShape) -> dict[str, nn.Module]:
                           f"of shape {tuple(data.shape)}; use data.name=mnist or fashion-mnist")
     m = cfg.model
     encoder = load_frozen_classifier(m.encoder, encoder_expectation(cfg, data))
-    generator = PPGNGenerator(width=m.width, adv_terms=len(m.critics))
+    scale, shift = output_map(m.output_units, cfg.data.name, data.pixel_range)
+    generator = PPGNGenerator(width=m.width, adv_terms=len(m.critics), output_scale=scale, output_shift=shift)
     nets: dict[str, nn.Module] = {"encoder": encoder, "generator": generator}
     shapes = feature_shapes(encoder, list(m.critics))
     for layer in m.critics:
