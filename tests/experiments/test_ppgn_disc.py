@@ -225,6 +225,35 @@ def test_jobs_train_the_variants_side_by_side_to_the_same_numbers(env, tmp_path)
     assert summary["settings"] == before["settings"] and "jobs" not in summary["settings"]
 
 
+def test_sigterm_to_the_experiment_stops_its_workers_with_their_checkpoints(env, tmp_path):
+    """SIGTERM to the experiment's process alone (not its group) reaches the --jobs workers: each trainer saves a
+    checkpoint and stops, the experiment exits 130, and no worker is left holding a run folder."""
+    import signal
+    import time
+
+    from ganforge.train.run_lock import claim_run_folder
+
+    out = tmp_path / "stopped"
+    args = with_option(with_option(env["args"], "--out", str(out)), "--steps", "20000")
+    proc = subprocess.Popen([sys.executable, "-m", "ganforge", *args, "--jobs", "2"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **ONE_THREAD_ENV, "GANFORGE_DATA": str(env["cache"])})
+    logs = [out / "runs" / v / "log.jsonl" for v in VARIANTS]
+    deadline = time.monotonic() + 120
+    while not all(log.is_file() and log.stat().st_size > 0 for log in logs) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    for variant in VARIANTS:
+        run = out / "runs" / variant
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["stopped_by"] == "SIGTERM" and 0 < summary["steps"] < 20000, summary
+        assert (run / "checkpoints" / f"{summary['steps']:08d}" / "state.json").is_file()
+        with claim_run_folder(run):  # free: the worker that wrote it has exited
+            pass
+
+
 def with_option(args: list[str], flag: str, value: str) -> list[str]:
     i = args.index(flag)
     return [*args[:i + 1], value, *args[i + 2:]]
