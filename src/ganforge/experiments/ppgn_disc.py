@@ -9,7 +9,8 @@ unconditional sample grid, the Wasserstein-estimate curve of every critic (one p
 thesis's Fig. 4), training time and steps, and MALA-approx class samples scored by the domain classifier
 (``ppgn_disc_eval``).
 
-A REDUCED version by default, sized for a 2-core CPU (all six variants in about an hour on one core): width
+A REDUCED version by default, sized for a 2-core CPU (all six variants in about an hour on one core of the
+AMX Xeon; ``jobs``, by default one per torch thread, trains them side by side, ``experiments.jobs``): width
 0.125 (the thesis: 1), 3,750 generator steps = 10 epochs of MNIST at batch 32 with 5 critic steps per
 generator step (the thesis: 15 epochs = 4,979 steps). Length is the lever that fits the hour: vanilla's FID at
 200 samples (seed 0) was 69.7 / 42.2 / 30.0 after 3 / 5 / 10 epochs, and width 0.25 costs 2.9× per step
