@@ -7,7 +7,9 @@ Prints one JSON object.
    generator step outside the warm-up schedule (5 critic steps + 1 generator step; steps 101.. of the
    schedule) timed in ``--rounds`` interleaved rounds of ``--steps`` steps (median reported), and a warm-up
    step (step 0: 100 critic steps + 1 generator step) timed ``--warmup-rounds`` times. Data are synthetic
-   MNIST-shaped tensors and E is untrained (step cost depends on neither).
+   MNIST-shaped tensors and E is untrained (step cost depends on neither). ``--gp-methods auto,autograd``
+   times each variant with both gradient-penalty methods, interleaved, and reports the speed-up of each
+   method over the last one named.
 2. MALA: ``--chains`` chains advanced together (one batched ``mala_step`` per step) against the same number
    of chains run one after another, ``--mala-steps`` steps each, interleaved in ``--rounds`` rounds, at each
    of ``--mala-widths``. The ratio of chain-steps per second is the batching speed-up (the issue asks for at
@@ -16,6 +18,7 @@ Prints one JSON object.
    point): one G pass and one E pass per MALA step for all chains, plus one G pass for G(h_T).
 
     OMP_NUM_THREADS=1 python benchmarks/ppgn.py [--width 0.125] [--rounds 5] [--mala-widths 0.125,1]
+        [--gp-methods auto,autograd] [--variants vanilla,fc1-full]
 """
 
 from __future__ import annotations
@@ -41,24 +44,32 @@ from machine import describe  # noqa: E402
 from train_step import ganforge_steps, synchronize, synthetic_session  # noqa: E402
 
 
-def bench_training(variants: list[str], width: float, rounds: int, steps: int, warmup_rounds: int) -> dict:
-    """Seconds per generator step of every variant, outside and inside the warm-up schedule."""
-    sets = ["model.encoder=random", f"model.width={width:g}"]
-    sessions = {v: synthetic_session(f"ppgn-{v}", sets) for v in variants}
+def bench_training(variants: list[str], width: float, rounds: int, steps: int, warmup_rounds: int,
+                   gp_methods: list[str]) -> dict:
+    """Seconds per generator step of every variant (and ``model.gp_method``), outside and inside the warm-up
+    schedule; all sessions interleaved in each round."""
+    keys = [(v, m) for v in variants for m in gp_methods]
+    sessions = {k: synthetic_session(f"ppgn-{k[0]}", ["model.encoder=random", f"model.width={width:g}",
+                                                      f"model.gp_method={k[1]}"]) for k in keys}
     for session in sessions.values():  # warm-up of the allocator and kernels
         ganforge_steps(session, 1)
-    normal: dict[str, list[float]] = {v: [] for v in variants}
+    normal: dict[tuple, list[float]] = {k: [] for k in keys}
     for _ in range(rounds):
-        for v, session in sessions.items():
-            normal[v].append(ganforge_steps(session, steps))
-    warm = {v: [ganforge_steps(s, 1, start=-1) for _ in range(warmup_rounds)] for v, s in sessions.items()}  # step 0
-    out = {}
-    for v, session in sessions.items():
-        median = statistics.median(normal[v])
-        out[v] = {"critics": list(session.cfg.model.critics), "steps_per_s": 1.0 / median, "s_per_step": median,
-                  "s_per_step_all": [round(x, 4) for x in normal[v]], "warmup_step_s": min(warm[v]),
-                  "warmup_step_s_all": [round(x, 3) for x in warm[v]], "precision": session.precision}
-        print(json.dumps({v: out[v]}), file=sys.stderr, flush=True)
+        for k, session in sessions.items():
+            normal[k].append(ganforge_steps(session, steps))
+    warm = {k: [ganforge_steps(s, 1, start=-1) for _ in range(warmup_rounds)] for k, s in sessions.items()}  # step 0
+    out: dict = {}
+    for (v, m), session in sessions.items():
+        median = statistics.median(normal[v, m])
+        row = {"critics": list(session.cfg.model.critics), "steps_per_s": 1.0 / median, "s_per_step": median,
+               "s_per_step_all": [round(x, 4) for x in normal[v, m]], "warmup_step_s": min(warm[v, m]),
+               "warmup_step_s_all": [round(x, 3) for x in warm[v, m]], "precision": session.precision}
+        out[v if len(gp_methods) == 1 else f"{v}/gp_method={m}"] = row
+        print(json.dumps({f"{v}/{m}": row}), file=sys.stderr, flush=True)
+    if len(gp_methods) > 1:  # speed-up of each method over the last one named (e.g. auto,autograd)
+        base = gp_methods[-1]
+        out["speedup_over_" + base] = {f"{v}/gp_method={m}": statistics.median(normal[v, base]) /
+                                       statistics.median(normal[v, m]) for v, m in keys if m != base}
     return out
 
 
@@ -139,17 +150,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3, help="timed generator steps per round")
     parser.add_argument("--warmup-rounds", type=int, default=2, help="timed warm-up steps (100 critic steps each)")
+    parser.add_argument("--gp-methods", default="auto",
+                        help="comma list of model.gp_method values timed side by side (auto,autograd: the speed-up "
+                             "of the explicit penalty over autograd's double backward)")
     parser.add_argument("--chains", type=int, default=100)
     parser.add_argument("--mala-steps", type=int, default=4, help="MALA steps per chain and round")
-    parser.add_argument("--mala-widths", default="0.125,1", help="widths of G and E for the MALA timing")
+    parser.add_argument("--mala-widths", default="0.125,1", help="widths of G and E for the MALA timing ('' skips it)")
     args = parser.parse_args()
     torch.manual_seed(0)
     result = {"machine": {**describe(), "native_bf16": cpu_has_native_bf16()},
               "width": args.width, "rounds": args.rounds, "steps_per_round": args.steps}
     result["generator_steps"] = bench_training(args.variants.split(","), args.width, args.rounds, args.steps,
-                                               args.warmup_rounds)
+                                               args.warmup_rounds, args.gp_methods.split(","))
     result["mala"] = {f"width_{float(w):g}": bench_mala(float(w), args.chains, args.mala_steps, args.rounds)
-                      for w in args.mala_widths.split(",")}
+                      for w in args.mala_widths.split(",") if w}
     print(json.dumps(result, indent=2))
 
 

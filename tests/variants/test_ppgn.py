@@ -10,6 +10,7 @@ import torch
 
 from ganforge import config as C
 from ganforge.errors import ConfigError
+from ganforge.losses import penalties
 from ganforge.nets import MNISTClassifier, PPGNCodeCritic, PPGNGenerator, PPGNImageCritic
 from ganforge.samplers.mala import MALASettings
 from ganforge.train.batches import BatchStream
@@ -159,12 +160,35 @@ def test_mala_runs_g_once_per_step_for_all_chains():
         torch.testing.assert_close(out.images, nets["generator"](out.codes), rtol=0, atol=0)
 
 
+def test_gp_methods_give_the_same_critic_step(monkeypatch):
+    """model.gp_method: the explicit input gradient of every PPGN critic kind equals autograd's (same step)."""
+    calls = []
+    explicit = penalties.input_gradient
+    monkeypatch.setattr(penalties, "input_gradient", lambda *a: calls.append(1) or explicit(*a))
+    results, counts = {}, {}
+    for method in ("autograd", "explicit"):
+        torch.manual_seed(0)
+        session = tiny_session("model.critics=image,conv2,fc1", "model.adv_weights=1,1,1",
+                               f"model.gp_method={method}")
+        results[method] = (step(session, 0), snapshot(session))
+        counts[method], calls[:] = len(calls), []
+    assert counts == {"autograd": 0, "explicit": 3}  # one critic step per critic, n_critic 1
+    (logs_a, nets_a), (logs_e, nets_e) = results["autograd"], results["explicit"]
+    for layer in ("image", "conv2", "fc1"):
+        torch.testing.assert_close(logs_e[f"gp_{layer}"], logs_a[f"gp_{layer}"], rtol=1e-4, atol=1e-6)
+        assert float(logs_a[f"gp_{layer}"]) > 0
+    for name in nets_a:
+        for a, e in zip(nets_a[name], nets_e[name], strict=True):
+            torch.testing.assert_close(e, a, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("sets,match", [
     (["model.critics=fc3"], "unknown layer 'fc3'"),
     (["model.critics=fc1,fc1", "model.adv_weights=1,1"], "twice"),
     (["model.critics=image,fc1", "model.adv_weights=[1]"], "one weight per critic"),
     (["model.img_weight=0"], "adv_weights=auto balances each adversarial term against the image term"),
     (["model.critic_choice=random"], "at least two"),
+    (["model.gp_method=double"], "gp_method"),
 ])
 def test_config_refusals(sets, match):
     with pytest.raises(ConfigError, match=match):

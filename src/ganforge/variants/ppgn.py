@@ -19,9 +19,10 @@ that reaches G only through E (fc1-adv's) gives G an exactly zero gradient; at t
 ``standardised``, as in the reference code. E_i is E up to layer i (``critics`` names the
 layers: conv1, conv2, pool2, conv3, pool3, fc1, fc2, or ``image`` for the pixel critic D with E_i the
 identity). Each critic D_i is a WGAN-GP critic (Gulrajani et al. 2017, Eq. 3) on real E_i(x) against fake
-E_i(G(E(x))), gradient penalty λ 10 (the critics' input gradient written out, ``losses.explicit_gradient``:
-autograd's double backward gives the same values; a vanilla generator step with its 5 critic steps runs 1.2×
-faster, an fc1-full one as fast), with its own Adam optimizer and logged Wasserstein
+E_i(G(E(x))), gradient penalty λ 10 (``gp_method``: ``auto``, the default, writes the critics' input gradient
+out, ``losses.explicit_gradient``; ``autograd``'s double backward gives the same values; a vanilla generator
+step with its 5 critic steps runs 1.2× faster with the explicit one, an fc1-full one as fast:
+``benchmarks/ppgn.py --gp-methods auto,autograd``), with its own Adam optimizer and logged Wasserstein
 estimate ``w_<layer>`` = E[D_i(real)] - E[D_i(fake)]. Critic schedule: ``n_critic`` (5) critic steps per
 generator step, and with ``warmup`` 100 for each of the first 25 generator steps and every 500th
 (``variants.base.critic_iterations``). Each critic step takes a fresh batch; as in the reference code the
@@ -88,6 +89,7 @@ class PPGNConfig(ModelConfig):
     n_critic: int = 5
     warmup: bool = True
     gp_weight: float = 10.0
+    gp_method: Literal["auto", "autograd", "explicit"] = "auto"  # how the penalty's ∇D is computed
     optim_g: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.9))
     optim_d: OptimConfig = OptimConfig.field(lr=1e-4, betas=(0.5, 0.9))
 
@@ -147,7 +149,7 @@ def critic_update(ctx: StepContext, layer: str, real: torch.Tensor, fake: torch.
     D, opt = ctx.nets[name], ctx.optimizers[name]
     with ctx.autocast():
         real_s, fake_s = critic_scores(D, real, fake)
-        gp, _ = gradient_penalty(D, real, fake, weight=ctx.cfg.model.gp_weight)
+        gp, _ = gradient_penalty(D, real, fake, weight=ctx.cfg.model.gp_weight, method=ctx.cfg.model.gp_method)
     loss = discriminator_loss("wasserstein", real_s, fake_s) + gp
     update(loss, opt)
     return {f"loss_d_{layer}": loss.detach(), f"gp_{layer}": gp.detach(),
