@@ -240,12 +240,14 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
     return result
 
 
-def variant_job(variant: str, settings: DiscSettings, encoder: Path, out: Path) -> dict[str, Any]:
-    """:func:`run_variant` in a worker process of ``--jobs``: loads the classifiers' (cached) features itself."""
+def variant_job(variant: str, settings: DiscSettings, encoder: Path, out: Path,
+                log: Callable[[str], None] = stderr_log) -> dict[str, Any]:
+    """:func:`run_variant` as one job of :func:`~ganforge.experiments.jobs.run_jobs` (a worker process of
+    ``--jobs``, or this one with a single job): loads the classifiers' (cached) features itself."""
     embed = Embedder.load("mnist", settings.classifier, "logits")
     _, test_features, _ = embed.real("test", settings.n_test, settings.seed)
     second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
-    return run_variant(variant, settings, encoder, out, embed, test_features, stderr_log, second)
+    return run_variant(variant, settings, encoder, out, embed, test_features, log, second)
 
 
 def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSettings | None = None, *,
@@ -275,13 +277,9 @@ def ppgn_disc(out_dir: str | Path = "experiments/ppgn-disc", settings: DiscSetti
         baseline["reference"] = ev.reference_scores(settings.reference_run, embed, test_features, n_samples,
                                                  settings.seed)
     jobs = min(settings.jobs or torch.get_num_threads(), len(settings.variants))
-    if jobs > 1:  # each worker loads the classifiers itself
-        results = run_jobs(variant_job, {v: (v, settings, Path(encoder["dir"]), out) for v in settings.variants},
-                           jobs, log)
-    else:
-        second = Embedder.load("mnist", settings.second_classifier, "logits") if settings.second_classifier else None
-        results = {v: run_variant(v, settings, Path(encoder["dir"]), out, embed, test_features, log, second)
-                   for v in settings.variants}
+    job_log = log if jobs == 1 else stderr_log  # workers log to stderr; a single job runs here, with ``log``
+    results = run_jobs(variant_job, {v: (v, settings, Path(encoder["dir"]), out, job_log)
+                                     for v in settings.variants}, jobs, log)
     summary = {"experiment": "ppgn-disc", "reduced": _reduced(settings), "settings": settings_record(settings),
                "jobs": jobs, "threads_per_job": threads_per_job(jobs),
                "thesis": THESIS, "encoder": _meta(encoder), "classifier": _meta(embed.meta),
