@@ -65,6 +65,19 @@ def test_float32_tiles_match_the_all_float64_computation(kind, same):
     assert ddm(t, g) != exact  # the float32 path is the one measured
 
 
+@pytest.mark.parametrize("distance", ["euclidean", "half_sq"])
+def test_far_off_generated_samples_cost_no_accuracy(distance):
+    """A tenth of the generated features at 1e11 (a diverged sampler's logits): the ordinary points' distances
+    must survive the expansion. Centred on the generated set's mean they rounded to 0 and DDM fell from 10.3
+    to 0.59, below real data's."""
+    gen = torch.Generator().manual_seed(5)
+    t = torch.randn(500, 10, generator=gen) * 3
+    g = torch.randn(200, 10, generator=gen) * 3
+    g[:20] = torch.randn(20, 10, generator=gen) * 1e11
+    assert ddm(t, g, distance) == pytest.approx(_reference_ddm(t, g, distance), rel=1e-7)
+    assert ddm(t, g, distance) > ddm(t, g[20:], distance)  # far-off samples only make the score worse
+
+
 def test_two_points_closed_form():
     # T = G = {0, a}: every t sees itself (D = 0) and the other point, so DDM = log 2 - log(1 + exp(-D(0, a))).
     a = 1.7
