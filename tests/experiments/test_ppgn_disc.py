@@ -97,6 +97,7 @@ def test_scores_equal_independent_computations_on_the_saved_samples(env, monkeyp
         data = np.load(env["out"] / "samples" / f"{row['variant']}-mala.npz")
         x, classes = torch.from_numpy(data["samples"]), torch.from_numpy(data["classes"])
         assert x.shape == (30, 1, 28, 28) and classes.tolist() == [c for c in range(10) for _ in range(3)]
+        assert tuple(data["pixel_range"]) == (-1.0, 1.0) and -1.0 <= float(x.min()) and float(x.max()) <= 1.0
         with torch.no_grad():
             logits = net(convert_range(x, tuple(data["pixel_range"]), net.pixel_range))
         hit = (logits.argmax(1) == classes).double()

@@ -15,6 +15,7 @@ import torch
 from ganforge.cli import main as cli_main
 from ganforge.data import load_dataset
 from ganforge.errors import ConfigError
+from ganforge.metrics.features import load_samples
 from ganforge.nets import MNISTClassifier
 from ganforge.train import checkpoint as ckpt
 from ganforge.train.classifier import save_classifier
@@ -93,6 +94,23 @@ def test_a_run_folder_samples_without_the_classifier_folder(runs, model, tmp_pat
         np.testing.assert_array_equal(np.load(out)["samples"], expected.numpy())
         with pytest.raises(ConfigError, match="no "):  # a training session still needs the folder
             session_samples(runs / model, 5, 1, False)
+
+
+def test_samples_beyond_the_pixel_range_are_clamped_into_it(runs, tmp_path):
+    """PPGN-h's G has no output activation: pushed outside [-1, 1], ``generate`` and ``.npz`` files still hold
+    images in the run's range, the ones the PNG shows and ``ganforge evaluate --fake`` accepts."""
+    run = open_run(runs / "ppgn")
+    last = [m for m in run.nets["generator"].modules() if getattr(m, "bias", None) is not None][-1]
+    with torch.no_grad():
+        last.bias += 3.0
+        raw = run.spec.generate(run.nets, run.cfg, 6, generator=torch.Generator().manual_seed(3)).cpu()
+    assert raw.max() > 1.0  # the test's premise: G draws pixels outside the range
+    samples = run.generate(6, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(samples, raw.clamp(-1.0, 1.0))
+    run.write_npz(tmp_path / "s.npz", samples=raw, labels=torch.arange(6))
+    stored, stored_range = load_samples(tmp_path / "s.npz")  # refused outside the stored range
+    assert torch.equal(stored, raw.clamp(-1.0, 1.0)) and stored_range == (-1.0, 1.0)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npz")["labels"], np.arange(6))  # other arrays as given
 
 
 def test_a_checkpoint_without_the_record_reads_the_classifier_folder(runs, tmp_path):

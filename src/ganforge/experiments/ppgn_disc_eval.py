@@ -78,7 +78,8 @@ def mala_class_samples(run_dir: Path, per_class: int, settings: MALASettings, *,
     """``per_class`` MALA-approx samples of every class from the run's latest checkpoint.
 
     Returns:
-        "images" (K·per_class, 1, 28, 28) CPU float32 in the run's pixel range, "classes" (K·per_class,)
+        "images" (K·per_class, 1, 28, 28) CPU float32 clamped to the run's pixel range (the chains' G(h_T) as
+        images; E's accuracy and the prior gap use G(h_T) itself), "classes" (K·per_class,)
         int64 with chain c·per_class + j asking for class c, "pixel_range", "encoder_accuracy" (share that
         the run's own E labels as asked) and "seconds" (wall time of the chains).
     """
@@ -89,16 +90,16 @@ def mala_class_samples(run_dir: Path, per_class: int, settings: MALASettings, *,
     start = time.perf_counter()
     chains = [sample_mala(run.nets, classes[i:i + chain_batch], settings, generator=rng)
               for i in range(0, len(classes), chain_batch)]
-    images, codes = torch.cat([r.images.cpu() for r in chains]), torch.cat([r.codes.detach().cpu() for r in chains])
+    raw, codes = torch.cat([r.images.cpu() for r in chains]), torch.cat([r.codes.detach().cpu() for r in chains])
     seconds = time.perf_counter() - start
     with torch.no_grad():
         encoder = run.nets["encoder"]
         device = next(encoder.parameters()).device
-        acts = [encoder.activations(images[i:i + 500].to(device), ["fc1", encoder.logits_layer])
-                for i in range(0, len(images), 500)]  # one pass: E's class and R(h)'s code
+        acts = [encoder.activations(raw[i:i + 500].to(device), ["fc1", encoder.logits_layer])
+                for i in range(0, len(raw), 500)]  # one pass over the chains' G(h_T): E's class and R(h)'s code
         own = torch.cat([a[encoder.logits_layer].argmax(1).cpu() for a in acts])
         rebuilt = torch.cat([a["fc1"].float().cpu() for a in acts])
-    return {"images": images, "classes": classes, "pixel_range": tuple(run.data_shape.pixel_range),
+    return {"images": run.in_range(raw), "classes": classes, "pixel_range": tuple(run.data_shape.pixel_range),
             "encoder_accuracy": float((own == classes).double().mean()), "seconds": seconds,
             "prior_gap": prior_gap(codes, rebuilt)}
 
@@ -141,17 +142,19 @@ def diversity_ratio(embed: Embedder, features: torch.Tensor, classes: torch.Tens
 @torch.no_grad()
 def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
                           grid: Path | None = None) -> dict[str, float]:
-    """G(E(x)) for ``n`` test images x: share the domain classifier labels as x's class, and the MSE; with
-    ``grid``, a PNG of the first 10 images x (top row) above their reconstructions G(E(x)) (bottom row)."""
+    """G(E(x)) for ``n`` test images x, clamped to the pixel range: share the domain classifier labels as x's
+    class, and the MSE; with ``grid``, a PNG of the first 10 images x (top row) above their reconstructions
+    G(E(x)) (bottom row)."""
     run = open_run(run_dir)
     E, G = run.nets["encoder"], run.nets["generator"]
     device = next(G.parameters()).device
     images, labels, pixel_range, _ = load_real(embed.dataset, "test", n, seed)
     codes = torch.cat([E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
                        for i in range(0, len(images), 500)])
-    recon = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
-    rebuilt = torch.cat([E.activations(recon[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
-                         for i in range(0, len(recon), 500)])
+    raw = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
+    rebuilt = torch.cat([E.activations(raw[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
+                         for i in range(0, len(raw), 500)])  # R(E(x)) from G's own output, as MALA's prior sees it
+    recon = run.in_range(raw)
     hit = embed(recon, pixel_range, "logits").argmax(1) == labels
     if grid is not None:
         save_grid(torch.cat([images[:10], recon[:10]]), grid, nrow=min(10, len(images)), pixel_range=pixel_range)

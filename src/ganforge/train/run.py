@@ -59,6 +59,13 @@ class Run:
         """Classes of the run's dataset."""
         return self.data_shape.num_classes
 
+    def in_range(self, samples: torch.Tensor) -> torch.Tensor:
+        """``samples`` clamped to the run's pixel range (2-D points unchanged). Generators without an output
+        activation (PPGN-h's G, as its paper has it) can draw pixels outside it; what ``generate`` returns,
+        metrics score and ``.npz`` files hold are images, as the PNGs show them and as ``ganforge evaluate
+        --fake`` accepts them."""
+        return samples if self.pixel_range is None else samples.clamp(*self.pixel_range)
+
     def nets_for_sampling(self, ema: bool) -> dict[str, nn.Module]:
         """The nets, with the EMA copies in place of the sample nets when ``ema`` (refused without them)."""
         if ema and not self.ema:
@@ -76,23 +83,24 @@ class Run:
         drawing its noise in turn), or one per row of a given ``z`` (n, z_dim) (``n`` unused); EMA nets with ``ema``.
 
         Returns:
-            (n, C, H, W) images or (n, 2) points in the run's pixel range.
+            (n, C, H, W) images or (n, 2) points in the run's pixel range (:meth:`in_range`).
         """
         nets = self.nets_for_sampling(ema)
         if z is not None:
-            return self.spec.generate(nets, self.cfg, len(z), z=z).cpu()
+            return self.in_range(self.spec.generate(nets, self.cfg, len(z), z=z).cpu())
         step = batch_size or n
-        return torch.cat([self.spec.generate(nets, self.cfg, min(step, n - i), generator=generator).cpu()
-                          for i in range(0, n, step)])
+        return self.in_range(torch.cat([self.spec.generate(nets, self.cfg, min(step, n - i), generator=generator).cpu()
+                                        for i in range(0, n, step)]))
 
     @torch.no_grad()
     def generate_classes(self, classes: torch.Tensor, *, ema: bool = False,
                          generator: torch.Generator | None = None) -> torch.Tensor:
-        """One sample of each of ``classes`` (B,) on the CPU, for class-conditional models (``spec.sample_classes``)."""
+        """One sample of each of ``classes`` (B,) on the CPU, for class-conditional models (``spec.sample_classes``),
+        in the run's pixel range (:meth:`in_range`)."""
         nets = self.nets_for_sampling(ema)
         if self.spec.sample_classes is None:
             raise ConfigError(f"a {self.spec.name!r} run draws no class-conditional samples")
-        return self.spec.sample_classes(nets, self.cfg, classes, generator).cpu()
+        return self.in_range(self.spec.sample_classes(nets, self.cfg, classes, generator).cpu())
 
     def write_grid(self, images: torch.Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
         """A PNG of ``images`` in the run's pixel range (2-D points: a scatter plot); ``nrow`` images a row."""
@@ -102,8 +110,10 @@ class Run:
 
     def write_npz(self, path: str | Path, **arrays) -> None:
         """``arrays`` (tensors or arrays) and the run's ``pixel_range`` (none for 2-D points: an array of None
-        would be pickled) as one ``.npz``."""
+        would be pickled) as one ``.npz``; a ``samples`` tensor is stored in that range (:meth:`in_range`)."""
         extra = {} if self.pixel_range is None else {"pixel_range": np.array(self.pixel_range)}
+        if torch.is_tensor(arrays.get("samples")):
+            arrays["samples"] = self.in_range(arrays["samples"])
         np.savez(path, **{k: v.cpu().numpy() if torch.is_tensor(v) else v for k, v in arrays.items()}, **extra)
 
     def write_json(self, path: str | Path, value: dict) -> str:
