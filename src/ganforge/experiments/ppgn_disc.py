@@ -7,7 +7,8 @@ Variants (presets ``ppgn-<name>``): ``vanilla`` (image critic D), ``fc1-adv`` / 
 what ``ganforge train --preset ppgn-<name>`` runs) into ``OUT/runs/<name>``; then per variant: its
 unconditional sample grid, the Wasserstein-estimate curve of every critic (one panel per variant, like the
 thesis's Fig. 4), training time and steps, and MALA-approx class samples scored by the domain classifier
-(``ppgn_disc_eval``).
+(``ppgn_disc_eval``), as images: clamped to the pixel range, since G has no output activation and MALA
+drives pixels past it (scored raw, the over-bright strokes had lowered FID by 5-15, README "PPGN-h").
 
 A REDUCED version by default, sized for a 2-core CPU (all six variants in about an hour on one core of the
 AMX Xeon; ``jobs``, by default one per torch thread, trains them side by side, ``experiments.jobs``): width
