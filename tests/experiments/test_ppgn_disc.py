@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from ganforge.cli import build_parser
@@ -272,7 +273,28 @@ def test_finished_runs_are_reused_and_a_changed_config_is_refused(env, monkeypat
     assert checkpoint.stat().st_mtime_ns == before and [r["variant"] for r in rows(out)] == ["random"]
     assert cli_main(with_option(args, "--steps", "4")) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganforge: error:")]
-    assert len(errors) == 1 and "holds a finished run of another config" in errors[0], errors
+    assert len(errors) == 1 and "holds a finished run of another config (train.steps)" in errors[0], errors
+    assert cli_main([*args, "--set", "model.gp_weight=5"]) == 2
+    assert "another config (model.gp_weight)" in capsys.readouterr().err
+
+
+def test_a_run_made_before_a_config_key_existed_is_reused(env, monkeypatch, capsys, tmp_path):
+    """A finished run saved without a key ganforge added since (here model.gp_method) reads it at its default,
+    as a resume does, and is reused, not refused as another config."""
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    out = shutil.copytree(env["out"], tmp_path / "out")
+    run = out / "runs" / "random"
+    state_file = run / "checkpoints" / "00000003" / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["meta"]["config"]["model"]["gp_method"]
+    state_file.write_text(json.dumps(state))
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    del saved["model"]["gp_method"]
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    args = with_option(with_option(env["args"], "--variants", "random"), "--out", str(out))
+    with one_thread():
+        assert cli_main(args) == 0
+    assert "reusing the finished run" in capsys.readouterr().err
 
 
 def test_an_interrupted_run_resumes_and_an_interrupt_stops_the_experiment(env, monkeypatch, capsys, tmp_path):

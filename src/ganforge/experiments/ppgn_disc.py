@@ -59,7 +59,9 @@ from ganforge.experiments.real_features import Embedder
 from ganforge.metrics import ddm, fid
 from ganforge.nets.classifier_files import META_FILE
 from ganforge.samplers.mala import MALASettings
+from ganforge.train import checkpoint as ckpt
 from ganforge.train.classifier import load_classifier, train_classifier
+from ganforge.train.resume_config import differences_from_saved
 from ganforge.train.run_lock import LOCK_FILE, claim_run_folder
 from ganforge.train.trainer import train
 from ganforge.variants.base import critic_iterations
@@ -169,6 +171,17 @@ def variant_config(variant: str, settings: DiscSettings, encoder: Path) -> C.Con
         "train": {"steps": settings.steps, "seed": settings.seed, "log_every": log_every}}, sets=list(settings.sets))
 
 
+def _differences(cfg: C.Config, run_dir: Path, saved: Path) -> list[str]:
+    """Keys in which ``cfg`` differs from the finished run's config, read as a resume reads it (keys added to
+    ganforge since the run was made take their defaults; a preset's prose is not compared), plus
+    ``train.steps``, which a resume may change but a reused run may not."""
+    path = ckpt.latest_checkpoint(run_dir)
+    if path is None:
+        return ["(no checkpoint)"]
+    steps = [] if yaml.safe_load(saved.read_text())["train"]["steps"] == cfg.train.steps else ["train.steps"]
+    return differences_from_saved(cfg, path) + steps
+
+
 def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Callable[[str], None]) -> dict:
     """Train ``cfg`` into ``run_dir`` (or reuse a finished run of the same config); the trainer's summary.
     A run that another process is writing (a second experiment on the same --out) is refused, naming it."""
@@ -178,9 +191,10 @@ def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Cal
         saved = run_dir / "config.yaml"
         resume = False
         if (run_dir / "summary.json").is_file() and saved.is_file():
-            if yaml.safe_load(saved.read_text()) != yaml.safe_load(C.dump_yaml(cfg)):
-                raise ConfigError(f"{run_dir} holds a finished run of another config; delete it or choose another "
-                                  "--out")
+            diff = _differences(cfg, run_dir, saved)
+            if diff:
+                raise ConfigError(f"{run_dir} holds a finished run of another config ({', '.join(diff[:5])}); "
+                                  "delete it or choose another --out")
             summary = json.loads((run_dir / "summary.json").read_text())
             if not _interrupted(summary):
                 log(f"reusing the finished run {run_dir}")
