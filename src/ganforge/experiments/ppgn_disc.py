@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from ganforge import config as C
 from ganforge.data import data_cache_dir
@@ -63,6 +62,7 @@ from ganforge.train import checkpoint as ckpt
 from ganforge.train.classifier import load_classifier, train_classifier
 from ganforge.train.resume_config import differences_from_saved
 from ganforge.train.run_lock import LOCK_FILE, claim_run_folder
+from ganforge.train.session import read_config
 from ganforge.train.trainer import train
 from ganforge.variants.base import critic_iterations
 
@@ -171,14 +171,14 @@ def variant_config(variant: str, settings: DiscSettings, encoder: Path) -> C.Con
         "train": {"steps": settings.steps, "seed": settings.seed, "log_every": log_every}}, sets=list(settings.sets))
 
 
-def _differences(cfg: C.Config, run_dir: Path, saved: Path) -> list[str]:
-    """Keys in which ``cfg`` differs from the finished run's config, read as a resume reads it (keys added to
-    ganforge since the run was made take their defaults; a preset's prose is not compared), plus
-    ``train.steps``, which a resume may change but a reused run may not."""
+def _differences(cfg: C.Config, run_dir: Path) -> list[str]:
+    """Keys in which ``cfg`` differs from the config saved in the finished run's latest checkpoint, read as a
+    resume reads it (keys added to ganforge since the run was made take their defaults; a preset's prose is
+    not compared), plus ``train.steps``, which a resume may change but a reused run may not."""
     path = ckpt.latest_checkpoint(run_dir)
     if path is None:
-        return ["(no checkpoint)"]
-    steps = [] if yaml.safe_load(saved.read_text())["train"]["steps"] == cfg.train.steps else ["train.steps"]
+        raise ConfigError(f"{run_dir} has a summary but no checkpoint; delete it or choose another --out")
+    steps = [] if read_config(path).train.steps == cfg.train.steps else ["train.steps"]
     return differences_from_saved(cfg, path) + steps
 
 
@@ -191,7 +191,7 @@ def train_variant(cfg: C.Config, run_dir: Path, settings: DiscSettings, log: Cal
         saved = run_dir / "config.yaml"
         resume = False
         if (run_dir / "summary.json").is_file() and saved.is_file():
-            diff = _differences(cfg, run_dir, saved)
+            diff = _differences(cfg, run_dir)
             if diff:
                 raise ConfigError(f"{run_dir} holds a finished run of another config ({', '.join(diff[:5])}); "
                                   "delete it or choose another --out")
