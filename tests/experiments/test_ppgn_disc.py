@@ -174,6 +174,53 @@ def test_diversity_and_second_classifier_on_real_and_collapsed_sets(env, monkeyp
     assert collapsed["diversity_ratio"] == pytest.approx(0.0, abs=1e-6) and collapsed["second_accuracy"] is None
 
 
+def test_recon_fid_is_the_fid_of_reconstructed_training_images(env, monkeypatch):
+    """recon_fid (G's ceiling for the samples' FID) equals FID of clamp(G(E(x))) recomputed for the baseline's
+    30 training images (seed 0), scored by the domain classifier; a 3-step G is far from those images."""
+    from ganforge.train.run import open_run
+
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    net, _ = load_classifier(env["clf"])
+    _, test_f, _ = Embedder.load("mnist", env["clf"]).real("test", 300, 0)
+    images, _, pixel_range, _ = load_real("mnist", "train", 30, 0)
+    summary = json.loads((env["out"] / "ppgn_disc.json").read_text())
+    for row in rows(env["out"]):
+        nets = open_run(env["out"] / "runs" / row["variant"]).nets
+        with torch.no_grad():
+            recon = nets["generator"](nets["encoder"].activations(images, ["fc1"])["fc1"]).clamp(-1, 1)
+            logits = net(convert_range(recon, pixel_range, net.pixel_range))
+        assert float(row["recon_fid"]) == pytest.approx(fid(test_f, logits), rel=1e-4)
+        assert float(row["recon_fid"]) > 2 * summary["baseline_train"]["fid"]
+
+
+def test_recon_fid_of_an_identity_autoencoder_is_the_training_baseline(env, monkeypatch):
+    """With G(E(x)) = x, recon_fid is the FID of the baseline's own training images (same n, same seed),
+    and another seed's images score differently."""
+    from types import SimpleNamespace
+
+    from ganforge.experiments import ppgn_disc_eval as ev
+
+    class Identity(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, h):
+            return h.view(-1, 1, 28, 28)
+
+        def activations(self, x, layers):
+            return {"fc1": x.flatten(1)}
+
+    fake = SimpleNamespace(nets={"encoder": Identity(), "generator": Identity()}, in_range=lambda x: x.clamp(-1, 1))
+    monkeypatch.setattr(ev, "open_run", lambda run_dir: fake)
+    monkeypatch.setenv("GANFORGE_DATA", str(env["cache"]))
+    embed = Embedder.load("mnist", env["clf"])
+    _, test_f, _ = embed.real("test", 300, 0)
+    _, train_f, _ = embed.real("train", 30, 4)
+    assert ev.recon_fid(Path("unused"), embed, test_f, 30, seed=4) == pytest.approx(fid(test_f, train_f), rel=1e-6)
+    assert ev.recon_fid(Path("unused"), embed, test_f, 30, seed=5) != pytest.approx(fid(test_f, train_f), rel=1e-3)
+
+
 def test_new_columns_reconstructions_and_gradient_curves(env, monkeypatch):
     """The CSV carries the second accuracy, diversity, reconstruction scores and final λs; the reconstruction
     MSE equals G(E(x)) recomputed from the run; the gradient-ratio plot is written."""

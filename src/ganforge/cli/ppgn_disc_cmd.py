@@ -90,13 +90,14 @@ def settings_from_args(args: argparse.Namespace):
 def results_table(summary: dict) -> str:
     """The CSV's numbers as a text table, the training-set baseline last."""
     lines = [f"{'variant':<10}{'critics':>11}{'steps':>7}{'train s':>9}{'DDM':>9}{'FID':>9}{'class acc':>10}"
-             f"{'2nd acc':>8}{'divers.':>8}{'recon':>7}  final w"]
+             f"{'2nd acc':>8}{'divers.':>8}{'recon':>7}{'rec FID':>8}  final w"]
     for name, r in summary["variants"].items():
         w = " ".join(f"{layer} {v:.3f}" for layer, v in r["final_w"].items() if v is not None)
         second = "-" if r.get("second_accuracy") is None else f"{r['second_accuracy']:.3f}"
         lines.append(f"{name:<10}{'+'.join(r['critics']):>11}{r['steps']:>7}{r['train_seconds']:>9.0f}"
                      f"{r['ddm']:>9.4f}{r['fid']:>9.3f}{r['class_accuracy']:>10.3f}{second:>8}"
-                     f"{r['diversity_ratio']:>8.3f}{r['recon_accuracy']:>7.3f}  {w}")
+                     f"{r['diversity_ratio']:>8.3f}{r['recon_accuracy']:>7.3f}"
+                     f"{r.get('recon_fid', float('nan')):>8.2f}  {w}")
     base = summary["baseline_train"]
     lines.append(f"{'train set':<10}{'':>11}{'':>7}{'':>9}{base['ddm']:>9.4f}{base['fid']:>9.3f}  (n = {base['n']})")
     if ref := base.get("reference"):
@@ -108,7 +109,8 @@ def results_table(summary: dict) -> str:
 def seeds_table(summary: dict) -> str:
     """Mean ± std over the seeds of the main measures, one line per variant."""
     cols = (("class_accuracy", "class acc"), ("second_accuracy", "2nd acc"), ("diversity_ratio", "diversity"),
-            ("recon_accuracy", "recon acc"), ("fid", "FID"), ("steps_per_second", "steps/s"))
+            ("recon_accuracy", "recon acc"), ("fid", "FID"), ("recon_fid", "FID of G(E(x))"),
+            ("steps_per_second", "steps/s"))
     lines = [f"{'variant':<10}" + "".join(f"{name:>17}" for _, name in cols) + f"   ({len(summary['seeds'])} seeds)"]
     for variant, row in summary["variants"].items():
         cells = []

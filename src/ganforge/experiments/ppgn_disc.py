@@ -233,6 +233,7 @@ def run_variant(variant: str, settings: DiscSettings, encoder: Path, out: Path, 
                               second=second, seed=settings.seed)
     recon_grid = out / "samples" / f"{variant}-reconstructions.png"
     scores.update(ev.reconstruction_scores(run_dir, embed, settings.n_recon, seed=settings.seed, grid=recon_grid))
+    scores["recon_fid"] = ev.recon_fid(run_dir, embed, test_features, len(samples["images"]), seed=settings.seed)
     files = {"run": str(run_dir), "samples": str(unconditional), "reconstructions": str(recon_grid),
              **ev.write_samples(samples, settings.per_class, settings.grid_columns, out / "samples", variant)}
     curves = ev.w_curves(run_dir, list(cfg.model.critics))

@@ -15,7 +15,9 @@ with the domain classifier of the evaluation suite (a network other than the run
    samples asked for one class, averaged over classes, divided by the same for as many real test images
    of each class (``diversity_ratio``; 1 = as varied as real digits).
 4. Reconstructions: G(E(x)) of test images, the share that the domain classifier labels as x's class
-   (``recon_accuracy``) and their mean squared error (``recon_mse``).
+   (``recon_accuracy``) and their mean squared error (``recon_mse``). ``recon_fid``: FID of G(E(x)) for the
+   training images of the baseline (as many as the MALA samples, the same seed), the score MALA's samples
+   would get if every chain ended on a real image's code: G's own ceiling for the samples' FID.
 5. A yardstick: DDM and FID of as many samples of another run (e.g. the 10-minute demo's), scored alike.
 """
 
@@ -162,6 +164,20 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
             "real_prior_gap": prior_gap(codes, rebuilt)}
 
 
+def recon_fid(run_dir: Path, embed: Embedder, test_features: torch.Tensor, n: int, *, seed: int) -> float:
+    """FID of G(E(x)) (clamped to the pixel range) for the ``n`` training images that ``embed.real("train", n,
+    seed)`` scores, against ``test_features`` (N, K): what MALA's samples would score if the chains found real
+    codes."""
+    run = open_run(run_dir)
+    E, G = run.nets["encoder"], run.nets["generator"]
+    device = next(G.parameters()).device
+    images, _, pixel_range, _ = load_real(embed.dataset, "train", n, seed)
+    with torch.no_grad():
+        recon = torch.cat([G(E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"]).float().cpu()
+                           for i in range(0, len(images), 500)])
+    return fid(test_features, embed(run.in_range(recon), pixel_range, "logits"))
+
+
 def write_samples(samples: dict[str, Any], per_class: int, columns: int, folder: Path, variant: str) -> dict[str, str]:
     """The class grid (one row per class, the first ``columns`` chains of each) and an ``.npz`` of all samples."""
     images, classes = samples["images"], samples["classes"]
@@ -224,7 +240,7 @@ def csv_rows(results: dict[str, dict]) -> list[dict[str, Any]]:
     reconstruction scores, w_<layer> and lambda_<layer>..."""
     layers = list(dict.fromkeys(layer for r in results.values() for layer in r["critics"]))
     keys = ("ddm", "fid", "class_accuracy", "second_accuracy", "diversity_ratio", "recon_accuracy", "recon_mse",
-            "prior_gap", "real_prior_gap")
+            "recon_fid", "prior_gap", "real_prior_gap")
     return [{"variant": name, "critics": "+".join(r["critics"]), "steps": r["steps"],
              "train_seconds": r["train_seconds"], **{k: r.get(k) for k in keys},
              **{f"w_{layer}": r["final_w"].get(layer) for layer in layers},

@@ -32,9 +32,11 @@ from ganforge.experiments.ppgn_disc import DiscSettings, ppgn_disc, settings_rec
 
 COLUMNS = (("class acc. (domain)", "class_accuracy", 3), ("class acc. (second)", "second_accuracy", 3),
            ("diversity / real", "diversity_ratio", 2), ("recon. as source", "recon_accuracy", 3), ("FID", "fid", 1),
-           ("DDM", "ddm", 2), ("prior gap", "prior_gap", 2), ("steps/s", "steps_per_second", 2))
+           ("FID of G(E(x))", "recon_fid", 1), ("DDM", "ddm", 2), ("prior gap", "prior_gap", 2),
+           ("steps/s", "steps_per_second", 2))
 MEASURES = ("class_accuracy", "second_accuracy", "encoder_accuracy", "diversity_ratio", "recon_accuracy",
-            "recon_mse", "prior_gap", "real_prior_gap", "ddm", "fid", "steps_per_second", "train_seconds")
+            "recon_mse", "recon_fid", "prior_gap", "real_prior_gap", "ddm", "fid", "steps_per_second",
+            "train_seconds")
 
 
 def w_ends(curve: dict[str, list]) -> tuple[float | None, float | None]:
