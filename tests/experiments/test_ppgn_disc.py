@@ -175,7 +175,7 @@ def test_diversity_and_second_classifier_on_real_and_collapsed_sets(env, monkeyp
 
 
 def test_recon_fid_is_the_fid_of_reconstructed_training_images(env, monkeypatch):
-    """recon_fid (G's ceiling for the samples' FID) equals FID of clamp(G(E(x))) recomputed for the baseline's
+    """recon_fid (how good G is on its own) equals FID of clamp(G(E(x))) recomputed for the baseline's
     30 training images (seed 0), scored by the domain classifier; a 3-step G is far from those images."""
     from ganforge.train.run import open_run
 

@@ -97,7 +97,7 @@ def results_table(summary: dict) -> str:
         lines.append(f"{name:<10}{'+'.join(r['critics']):>11}{r['steps']:>7}{r['train_seconds']:>9.0f}"
                      f"{r['ddm']:>9.4f}{r['fid']:>9.3f}{r['class_accuracy']:>10.3f}{second:>8}"
                      f"{r['diversity_ratio']:>8.3f}{r['recon_accuracy']:>7.3f}"
-                     f"{r.get('recon_fid', float('nan')):>8.2f}  {w}")
+                     f"{r['recon_fid']:>8.2f}  {w}")
     base = summary["baseline_train"]
     lines.append(f"{'train set':<10}{'':>11}{'':>7}{'':>9}{base['ddm']:>9.4f}{base['fid']:>9.3f}  (n = {base['n']})")
     if ref := base.get("reference"):

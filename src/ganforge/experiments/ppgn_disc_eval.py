@@ -17,7 +17,8 @@ with the domain classifier of the evaluation suite (a network other than the run
 4. Reconstructions: G(E(x)) of test images, the share that the domain classifier labels as x's class
    (``recon_accuracy``) and their mean squared error (``recon_mse``). ``recon_fid``: FID of G(E(x)) for the
    training images of the baseline (as many as the MALA samples, the same seed), the score MALA's samples
-   would get if every chain ended on a real image's code: G's own ceiling for the samples' FID.
+   would get if every chain ended on a real image's code: how good G is on its own (a reference, not a
+   bound: MALA's chains can find codes that G renders better than real ones).
 5. A yardstick: DDM and FID of as many samples of another run (e.g. the 10-minute demo's), scored alike.
 """
 
@@ -148,12 +149,10 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
     class, and the MSE; with ``grid``, a PNG of the first 10 images x (top row) above their reconstructions
     G(E(x)) (bottom row)."""
     run = open_run(run_dir)
-    E, G = run.nets["encoder"], run.nets["generator"]
-    device = next(G.parameters()).device
+    E = run.nets["encoder"]
+    device = next(E.parameters()).device
     images, labels, pixel_range, _ = load_real(embed.dataset, "test", n, seed)
-    codes = torch.cat([E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
-                       for i in range(0, len(images), 500)])
-    raw = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
+    codes, raw = reconstruct(run, images)
     rebuilt = torch.cat([E.activations(raw[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
                          for i in range(0, len(raw), 500)])  # R(E(x)) from G's own output, as MALA's prior sees it
     recon = run.in_range(raw)
@@ -167,15 +166,23 @@ def reconstruction_scores(run_dir: Path, embed: Embedder, n: int, *, seed: int,
 def recon_fid(run_dir: Path, embed: Embedder, test_features: torch.Tensor, n: int, *, seed: int) -> float:
     """FID of G(E(x)) (clamped to the pixel range) for the ``n`` training images that ``embed.real("train", n,
     seed)`` scores, against ``test_features`` (N, K): what MALA's samples would score if the chains found real
-    codes."""
+    codes (a reference for G's quality, not a bound)."""
     run = open_run(run_dir)
+    images, _, pixel_range, _ = load_real(embed.dataset, "train", n, seed)
+    _, raw = reconstruct(run, images)
+    return fid(test_features, embed(run.in_range(raw), pixel_range, "logits"))
+
+
+def reconstruct(run: Any, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(E_fc1(x) (B, 64), G(E_fc1(x)) (B, C, H, W) unclamped), float32 on the CPU, for ``images`` (B, C, H, W)
+    through a PPGN run's E and G in chunks of 500."""
     E, G = run.nets["encoder"], run.nets["generator"]
     device = next(G.parameters()).device
-    images, _, pixel_range, _ = load_real(embed.dataset, "train", n, seed)
     with torch.no_grad():
-        recon = torch.cat([G(E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"]).float().cpu()
+        codes = torch.cat([E.activations(images[i:i + 500].to(device), ["fc1"])["fc1"].float().cpu()
                            for i in range(0, len(images), 500)])
-    return fid(test_features, embed(run.in_range(recon), pixel_range, "logits"))
+        raw = torch.cat([G(codes[i:i + 500].to(device)).float().cpu() for i in range(0, len(codes), 500)])
+    return codes, raw
 
 
 def write_samples(samples: dict[str, Any], per_class: int, columns: int, folder: Path, variant: str) -> dict[str, str]:
